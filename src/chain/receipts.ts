@@ -1,0 +1,52 @@
+import { RLP } from '@ethereumjs/rlp'
+import { bigIntToUnpaddedBytes, bytesToBigInt, bytesToInt, intToBytes } from '@ethereumjs/util'
+
+export type LogTuple = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array]
+
+/** What the chain stores per transaction; gas used, contract address and gas price are derived on read. */
+export interface StoredReceipt {
+  status: 0 | 1
+  cumulativeGasUsed: bigint
+  logs: LogTuple[]
+}
+
+export function encodeReceipts(receipts: StoredReceipt[]): Uint8Array {
+  return RLP.encode(receipts.map((r) => [intToBytes(r.status), bigIntToUnpaddedBytes(r.cumulativeGasUsed), r.logs]))
+}
+
+export function decodeReceipts(bytes: Uint8Array): StoredReceipt[] {
+  const list = RLP.decode(bytes) as unknown as [Uint8Array, Uint8Array, LogTuple[]][]
+  return list.map(([status, cumulative, logs]) => ({
+    status: (status.length === 0 ? 0 : bytesToInt(status)) as 0 | 1,
+    cumulativeGasUsed: bytesToBigInt(cumulative),
+    logs,
+  }))
+}
+
+export interface TxLocation {
+  blockNumber: bigint
+  index: number
+}
+
+export function encodeTxLocation(location: TxLocation): Uint8Array {
+  return RLP.encode([bigIntToUnpaddedBytes(location.blockNumber), intToBytes(location.index)])
+}
+
+export function decodeTxLocation(bytes: Uint8Array): TxLocation {
+  const [number, index] = RLP.decode(bytes) as Uint8Array[]
+  return { blockNumber: bytesToBigInt(number), index: index.length === 0 ? 0 : bytesToInt(index) }
+}
+
+export interface Seals {
+  round: number
+  committedSeals: Uint8Array[]
+}
+
+export function encodeSeals(seals: Seals): Uint8Array {
+  return RLP.encode([intToBytes(seals.round), seals.committedSeals])
+}
+
+export function decodeSeals(bytes: Uint8Array): Seals {
+  const [round, committedSeals] = RLP.decode(bytes) as unknown as [Uint8Array, Uint8Array[]]
+  return { round: round.length === 0 ? 0 : bytesToInt(round), committedSeals }
+}

@@ -1,0 +1,123 @@
+/**
+ * The node's one LevelDB. Every write is staged in memory and reaches the disk only through `commit()`, as one
+ * atomic batch: a block import (block, state, receipts, indexes, head) either lands whole or not at all.
+ */
+
+import type { BatchDBOp, DB, EncodingOpts } from '@ethereumjs/util'
+import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes } from '@ethereumjs/util'
+import { ClassicLevel } from 'classic-level'
+import { type PrefixByte, prefixed } from './keys.js'
+
+export { MetaKey, Prefix, type PrefixByte } from './keys.js'
+
+type Staged = Uint8Array | null
+
+export class Database {
+  private readonly staged = new Map<string, { key: Uint8Array; value: Staged }>()
+
+  private constructor(private readonly level: ClassicLevel<Uint8Array, Uint8Array>) {}
+
+  static async open(dir: string): Promise<Database> {
+    const level = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+    try {
+      await level.open()
+    } catch (e) {
+      const cause = (e as { cause?: Error }).cause
+      throw new Error(`cannot open database in ${dir}: ${cause?.message ?? (e as Error).message}`)
+    }
+    return new Database(level)
+  }
+
+  async close(): Promise<void> {
+    await this.level.close()
+  }
+
+  async get(prefix: PrefixByte, key: Uint8Array): Promise<Uint8Array | undefined> {
+    const full = prefixed(prefix, key)
+    const staged = this.staged.get(bytesToHex(full))
+    if (staged !== undefined) return staged.value ?? undefined
+    return this.level.get(full)
+  }
+
+  put(prefix: PrefixByte, key: Uint8Array, value: Uint8Array): void {
+    const full = prefixed(prefix, key)
+    this.staged.set(bytesToHex(full), { key: full, value })
+  }
+
+  del(prefix: PrefixByte, key: Uint8Array): void {
+    const full = prefixed(prefix, key)
+    this.staged.set(bytesToHex(full), { key: full, value: null })
+  }
+
+  /** Number of staged writes not yet committed. */
+  get pendingWrites(): number {
+    return this.staged.size
+  }
+
+  /** Writes everything staged since the last commit in one atomic LevelDB batch. */
+  async commit(): Promise<void> {
+    if (this.staged.size === 0) return
+    const ops: ({ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array })[] = []
+    for (const { key, value } of this.staged.values()) {
+      ops.push(value === null ? { type: 'del', key } : { type: 'put', key, value })
+    }
+    await this.level.batch(ops)
+    this.staged.clear()
+  }
+
+  /** Drops everything staged since the last commit. */
+  rollback(): void {
+    this.staged.clear()
+  }
+
+  /** Iterates committed keys under a prefix (staged writes are not visible). */
+  async *entries(prefix: PrefixByte): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const gte = Uint8Array.of(prefix)
+    const lt = Uint8Array.of(prefix + 1)
+    for await (const [key, value] of this.level.iterator({ gte, lt })) yield [key.subarray(1), value]
+  }
+
+  /**
+   * The `DB` interface @ethereumjs/blockchain and @ethereumjs/mpt expect, over one prefix. With `hexKeys`, string
+   * keys are hex (the trie's node keys) and are stored as bytes.
+   */
+  ethereumjsDB(prefix: PrefixByte, opts: { hexKeys?: boolean } = {}): DB<Uint8Array | string, Uint8Array | string> {
+    const hexKeys = opts.hexKeys === true
+    const encodeKey = (key: Uint8Array | string | number): Uint8Array => {
+      if (key instanceof Uint8Array) return key
+      if (typeof key === 'number') {
+        const out = new Uint8Array(8)
+        new DataView(out.buffer).setBigUint64(0, BigInt(key))
+        return out
+      }
+      return hexKeys ? hexToBytes(key.startsWith('0x') ? (key as `0x${string}`) : `0x${key}`) : utf8ToBytes(key)
+    }
+    const encodeValue = (value: unknown, o?: EncodingOpts): Uint8Array => {
+      if (value instanceof Uint8Array) return value
+      if (o?.valueEncoding === 'json') return utf8ToBytes(JSON.stringify(value))
+      return utf8ToBytes(String(value))
+    }
+    const decodeValue = (value: Uint8Array, o?: EncodingOpts): Uint8Array | string => {
+      if (o?.valueEncoding === 'string') return bytesToUtf8(value)
+      if (o?.valueEncoding === 'json') return JSON.parse(bytesToUtf8(value))
+      return value
+    }
+    const adapter: DB<Uint8Array | string, Uint8Array | string> = {
+      get: async (key, o) => {
+        const value = await this.get(prefix, encodeKey(key))
+        return value === undefined ? undefined : decodeValue(value, o)
+      },
+      put: async (key, value, o) => this.put(prefix, encodeKey(key), encodeValue(value, o)),
+      del: async (key) => this.del(prefix, encodeKey(key)),
+      batch: async (ops: BatchDBOp<Uint8Array | string, Uint8Array | string>[]) => {
+        for (const op of ops) {
+          if (op.type === 'put') this.put(prefix, encodeKey(op.key), encodeValue(op.value, op.opts))
+          else this.del(prefix, encodeKey(op.key))
+        }
+      },
+      shallowCopy: () => adapter,
+      open: async () => {},
+    }
+    return adapter
+  }
+}

@@ -1,0 +1,194 @@
+import { type Block, createBlock } from '@ethereumjs/block'
+import { type AccessListBytes, createTx, type TypedTransaction, type TypedTxData } from '@ethereumjs/tx'
+import { type Address, bytesToBigInt, bytesToHex, bytesToUtf8, createZeroAddress } from '@ethereumjs/util'
+import { type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
+
+export interface CallRequest {
+  from?: Address
+  to?: Address
+  gas?: bigint
+  gasPrice?: bigint
+  maxFeePerGas?: bigint
+  maxPriorityFeePerGas?: bigint
+  value?: bigint
+  data?: Uint8Array
+  nonce?: bigint
+  accessList?: AccessListBytes
+}
+
+export interface CallResult {
+  returnValue: Uint8Array
+  gasUsed: bigint
+}
+
+/** The call reverted: `data` is the revert data, `reason` the decoded Error(string)/Panic message if any. */
+export class ExecutionRevertedError extends Error {
+  constructor(
+    readonly data: Uint8Array,
+    readonly reason: string | undefined,
+  ) {
+    super(reason === undefined ? 'execution reverted' : `execution reverted: ${reason}`)
+  }
+}
+
+/** The call could not run or failed without reverting (out of gas, invalid opcode, insufficient funds, ...). */
+export class CallError extends Error {}
+
+const ERROR_SELECTOR = '0x08c379a0'
+const PANIC_SELECTOR = '0x4e487b71'
+const PANIC_REASONS: Record<number, string> = {
+  0: 'generic panic',
+  1: 'assert(false)',
+  17: 'arithmetic underflow or overflow',
+  18: 'division or modulo by zero',
+  33: 'enum overflow',
+  34: 'invalid encoded storage byte array accessed',
+  49: 'out-of-bounds array access; popping on an empty array',
+  50: 'out-of-bounds access of an array or bytesN',
+  65: 'out of memory',
+  81: 'uninitialized function',
+}
+
+/** Decodes Solidity's Error(string) and Panic(uint256) revert payloads, as geth does in its error message. */
+export function decodeRevertReason(data: Uint8Array): string | undefined {
+  if (data.length < 4) return undefined
+  const selector = bytesToHex(data.subarray(0, 4))
+  if (selector === ERROR_SELECTOR && data.length >= 68) {
+    const offset = Number(bytesToBigInt(data.subarray(4, 36)))
+    const start = 4 + offset
+    if (start + 32 > data.length) return undefined
+    const length = Number(bytesToBigInt(data.subarray(start, start + 32)))
+    if (start + 32 + length > data.length) return undefined
+    return bytesToUtf8(data.subarray(start + 32, start + 32 + length))
+  }
+  if (selector === PANIC_SELECTOR && data.length === 36) {
+    const code = Number(bytesToBigInt(data.subarray(4, 36)))
+    const reason = PANIC_REASONS[code] ?? 'unknown panic code'
+    return `${reason} (0x${code.toString(16)})`
+  }
+  return undefined
+}
+
+function maxGas(vm: VM, block: Block): bigint {
+  const blockGas = block.header.gasLimit
+  if (vm.common.isActivatedEIP(7825)) {
+    const cap = vm.common.param('maxTransactionGasLimit')
+    return cap < blockGas ? cap : blockGas
+  }
+  return blockGas
+}
+
+async function makeTx(vm: VM, request: CallRequest, gasLimit: bigint): Promise<TypedTransaction> {
+  const from = request.from ?? createZeroAddress()
+  const nonce = request.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n
+  const base: TypedTxData = {
+    nonce,
+    gasLimit,
+    to: request.to,
+    value: request.value ?? 0n,
+    data: request.data ?? new Uint8Array(),
+  }
+  let txData: TypedTxData
+  if (request.gasPrice !== undefined) {
+    txData = { ...base, type: request.accessList ? 1 : 0, gasPrice: request.gasPrice, accessList: request.accessList }
+  } else {
+    const maxFeePerGas = request.maxFeePerGas ?? 0n
+    const tip = request.maxPriorityFeePerGas ?? 0n
+    txData = {
+      ...base,
+      type: 2,
+      maxFeePerGas,
+      maxPriorityFeePerGas: tip > maxFeePerGas ? maxFeePerGas : tip,
+      accessList: request.accessList ?? [],
+    }
+  }
+  const tx = createTx(txData, { common: vm.common, freeze: false })
+  // Calls are unsigned: the request names the sender.
+  tx.getSenderAddress = () => from
+  return tx
+}
+
+/** Without fee fields a call pays nothing, like geth: run it in a copy of the block context with base fee 0. */
+function callBlock(block: Block, request: CallRequest): Block {
+  const feeGiven = request.gasPrice !== undefined || request.maxFeePerGas !== undefined
+  if (feeGiven || block.header.baseFeePerGas === undefined || block.header.baseFeePerGas === 0n) return block
+  return createBlock(
+    { header: { ...block.header.toJSON(), baseFeePerGas: 0n } },
+    { common: block.common, skipConsensusFormatValidation: true },
+  )
+}
+
+function mapRunError(e: unknown): CallError {
+  const message = (e as Error).message.replace(/ \(block number=.*$/s, '').replace(/ -> .*$/s, '')
+  if (/upfront cost|enough funds/i.test(message)) return new CallError(`insufficient funds for gas * price + value`)
+  if (/gas limit .*intrinsic|base fee/i.test(message)) return new CallError(`intrinsic gas too low`)
+  return new CallError(message)
+}
+
+async function run(vm: VM, request: CallRequest, block: Block, gasLimit: bigint): Promise<RunTxResult> {
+  const tx = await makeTx(vm, request, gasLimit)
+  await vm.stateManager.checkpoint()
+  try {
+    return await runTx(vm, {
+      tx,
+      block: callBlock(block, request),
+      skipNonce: true,
+      skipBlockGasLimitValidation: true,
+      skipHardForkValidation: true,
+    })
+  } catch (e) {
+    throw mapRunError(e)
+  } finally {
+    await vm.stateManager.revert()
+  }
+}
+
+function failure(result: RunTxResult): Error | undefined {
+  const error = result.execResult.exceptionError
+  if (error === undefined) return undefined
+  if (error.error === 'revert') {
+    const data = result.execResult.returnValue
+    return new ExecutionRevertedError(data, decodeRevertReason(data))
+  }
+  return new CallError(error.error)
+}
+
+export async function callOnState(vm: VM, request: CallRequest, block: Block): Promise<CallResult> {
+  const result = await run(vm, request, block, request.gas ?? maxGas(vm, block))
+  const error = failure(result)
+  if (error) throw error
+  return { returnValue: result.execResult.returnValue, gasUsed: result.totalGasSpent }
+}
+
+/** Binary search for the lowest gas limit that succeeds, like geth's eth_estimateGas. */
+export async function estimateGasOnState(vm: VM, request: CallRequest, block: Block): Promise<bigint> {
+  const cap = request.gas ?? maxGas(vm, block)
+  const first = await run(vm, request, block, cap)
+  const error = failure(first)
+  if (error instanceof ExecutionRevertedError) throw error
+  if (error) throw new CallError(`gas required exceeds allowance (${cap})`)
+  const succeeds = async (gas: bigint): Promise<boolean> => {
+    try {
+      return failure(await run(vm, request, block, gas)) === undefined
+    } catch {
+      return false
+    }
+  }
+  let lo = first.totalGasSpent - 1n
+  let hi = cap
+  // Plain transfers and calls without refunds or 63/64 reserves need exactly the gas they used.
+  if (first.totalGasSpent < cap && (await succeeds(first.totalGasSpent))) return first.totalGasSpent
+  // Most transactions need their used gas plus refunds and the 63/64 rule's reserve; try that first.
+  const optimistic = ((first.totalGasSpent + first.gasRefund + 2300n) * 64n) / 63n
+  if (optimistic < hi) {
+    if (await succeeds(optimistic)) hi = optimistic
+    else lo = optimistic
+  }
+  // Stop within 1.5 % of the answer, as geth does, to bound the number of executions.
+  while (lo + 1n < hi && ((hi - lo) * 1000n) / hi > 15n) {
+    const mid = (lo + hi) / 2n
+    if (await succeeds(mid)) hi = mid
+    else lo = mid
+  }
+  return hi
+}

@@ -1,0 +1,241 @@
+/**
+ * Running and building blocks with @ethereumjs/vm over the state trie in the node's LevelDB, and read-only
+ * execution (eth_call, eth_estimateGas) on any historical state.
+ */
+import type { Block, HeaderData } from '@ethereumjs/block'
+import type { Blockchain } from '@ethereumjs/blockchain'
+import type { Common, GenesisState } from '@ethereumjs/common'
+import { createMPT } from '@ethereumjs/mpt'
+import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import type { Address } from '@ethereumjs/util'
+import { bytesToHex, equalsBytes } from '@ethereumjs/util'
+import { createVM, paramsVM, type RunBlockResult, runBlock, type TxReceipt, type VM } from '@ethereumjs/vm'
+import { type Database, Prefix } from '../db/index.js'
+import { type BuiltBlock, buildBlock } from './build.js'
+import { type CallRequest, type CallResult, callOnState, estimateGasOnState } from './call.js'
+
+export type { BuiltBlock, RejectedTx } from './build.js'
+export { CallError, type CallRequest, type CallResult, ExecutionRevertedError } from './call.js'
+
+export interface ExecutionOptions {
+  /** Account/storage/code LRU cache sizes of the head state. */
+  accountCacheSize: number
+  storageCacheSize: number
+  codeCacheSize: number
+}
+
+export const defaultExecutionOptions: ExecutionOptions = {
+  accountCacheSize: 200_000,
+  storageCacheSize: 50_000,
+  codeCacheSize: 2_000,
+}
+
+export interface ExecutionDeps {
+  common: Common
+  db: Database
+  blockchain: Blockchain
+}
+
+export interface AccountInfo {
+  nonce: bigint
+  balance: bigint
+  codeHash: Uint8Array
+  storageRoot: Uint8Array
+}
+
+/** Read-only view of the state at one state root. */
+export interface StateView {
+  readonly stateRoot: Uint8Array
+  getAccount(address: Address): Promise<AccountInfo | undefined>
+  getCode(address: Address): Promise<Uint8Array>
+  getStorage(address: Address, slot: Uint8Array): Promise<Uint8Array>
+}
+
+export class ExecutionError extends Error {
+  constructor(
+    readonly code: 'MISSING_STATE' | 'INVALID_BLOCK',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+// QBFT has no block reward: the 'pow' engine type that @ethereumjs runs custom consensus under must pay nothing.
+const vmParams = {
+  ...paramsVM,
+  1: { ...paramsVM[1], minerReward: '0' },
+  609: { ...paramsVM[609], minerReward: '0' },
+  1013: { ...paramsVM[1013], minerReward: '0' },
+}
+
+export class Execution {
+  /** State root the head state manager is at (after the last imported block). */
+  private headStateRoot: Uint8Array
+  private readonly views = new Map<string, MerkleStateManager>()
+
+  private constructor(
+    readonly vm: VM,
+    private readonly stateManager: MerkleStateManager,
+    private readonly deps: ExecutionDeps,
+    headStateRoot: Uint8Array,
+  ) {
+    this.headStateRoot = headStateRoot
+  }
+
+  static async init(
+    opts: ExecutionOptions,
+    deps: ExecutionDeps & { genesisState: GenesisState; headStateRoot: Uint8Array; genesisStateRoot: Uint8Array },
+  ): Promise<Execution> {
+    const common = deps.common
+    const trie = await createMPT({
+      db: deps.db.ethereumjsDB(Prefix.State, { hexKeys: true }),
+      useKeyHashing: true,
+      common,
+      valueEncoding: 'view',
+    } as Parameters<typeof createMPT>[0])
+    const stateManager = new MerkleStateManager({
+      trie,
+      common,
+      caches: new Caches({
+        account: { type: CacheType.LRU, size: opts.accountCacheSize },
+        storage: { type: CacheType.LRU, size: opts.storageCacheSize },
+        code: { type: CacheType.LRU, size: opts.codeCacheSize },
+      }),
+    })
+    if (!(await stateManager.hasStateRoot(deps.genesisStateRoot))) {
+      await stateManager.generateCanonicalGenesis(deps.genesisState)
+      const root = await stateManager.getStateRoot()
+      if (!equalsBytes(root, deps.genesisStateRoot)) {
+        throw new ExecutionError('MISSING_STATE', `genesis state root mismatch: ${bytesToHex(root)}`)
+      }
+    }
+    if (!(await stateManager.hasStateRoot(deps.headStateRoot))) {
+      throw new ExecutionError(
+        'MISSING_STATE',
+        `state of the head block (root ${bytesToHex(deps.headStateRoot)}) is missing`,
+      )
+    }
+    await stateManager.setStateRoot(deps.headStateRoot)
+    const vm = await createVM({ common, blockchain: deps.blockchain, stateManager, params: vmParams })
+    return new Execution(vm, stateManager, deps, deps.headStateRoot)
+  }
+
+  /** Computes the state root of a genesis allocation in memory, without touching the database. */
+  static async genesisStateRoot(common: Common, genesisState: GenesisState): Promise<Uint8Array> {
+    const sm = new MerkleStateManager({ trie: await createMPT({ useKeyHashing: true, common }), common })
+    await sm.generateCanonicalGenesis(genesisState)
+    return sm.getStateRoot()
+  }
+
+  get stateRoot(): Uint8Array {
+    return this.headStateRoot
+  }
+
+  /**
+   * Builds a block on the head state: runs `txs` in order, skipping those that fail validation, in O(n).
+   * The resulting state is staged in the database; the caller imports the block or calls `reset()`.
+   */
+  async buildBlock(
+    parent: Block,
+    headerData: HeaderData,
+    txs: Iterable<TypedTransaction>,
+    limits: { deadline?: number } = {},
+  ): Promise<BuiltBlock> {
+    this.vm.common.setHardforkBy({
+      blockNumber: parent.header.number + 1n,
+      timestamp: BigInt(headerData.timestamp as bigint),
+    })
+    const built = await buildBlock(this.vm, parent, headerData, txs, limits)
+    this.headStateRoot = built.block.header.stateRoot
+    return built
+  }
+
+  /** Executes a block received from elsewhere on its parent's state and checks every root it commits to. */
+  async runBlock(
+    block: Block,
+    parentStateRoot: Uint8Array,
+  ): Promise<{ receipts: TxReceipt[]; result: RunBlockResult }> {
+    const root = equalsBytes(parentStateRoot, this.headStateRoot) ? undefined : parentStateRoot
+    try {
+      const result = await runBlock(this.vm, {
+        block,
+        root,
+        setHardfork: true,
+        skipHeaderValidation: true,
+        clearCache: root !== undefined,
+      })
+      this.headStateRoot = block.header.stateRoot
+      return { receipts: result.receipts, result }
+    } catch (e) {
+      await this.reset(parentStateRoot)
+      throw new ExecutionError('INVALID_BLOCK', (e as Error).message.replace(/ \(block number=.*$/s, ''))
+    }
+  }
+
+  /** Drops staged writes and moves the head state back to `stateRoot` (after a failed import or build). */
+  async reset(stateRoot: Uint8Array): Promise<void> {
+    this.deps.db.rollback()
+    await this.stateManager.setStateRoot(stateRoot)
+    this.headStateRoot = stateRoot
+  }
+
+  /** A read-only view of the state at `stateRoot`; throws ExecutionError('MISSING_STATE') if it is not stored. */
+  async stateAt(stateRoot: Uint8Array): Promise<StateView> {
+    const sm = await this.stateManagerAt(stateRoot)
+    return {
+      stateRoot,
+      getAccount: async (address) => {
+        const account = await sm.getAccount(address)
+        return account === undefined
+          ? undefined
+          : {
+              nonce: account.nonce,
+              balance: account.balance,
+              codeHash: account.codeHash,
+              storageRoot: account.storageRoot,
+            }
+      },
+      getCode: (address) => sm.getCode(address),
+      getStorage: (address, slot) => sm.getStorage(address, slot),
+    }
+  }
+
+  /** eth_call: runs `request` on the state after `block` without changing anything. */
+  async call(request: CallRequest, block: Block): Promise<CallResult> {
+    return this.withQueryVM(block, (vm) => callOnState(vm, request, block))
+  }
+
+  /** eth_estimateGas: the lowest gas limit with which `request` succeeds on the state after `block`. */
+  async estimateGas(request: CallRequest, block: Block): Promise<bigint> {
+    return this.withQueryVM(block, (vm) => estimateGasOnState(vm, request, block))
+  }
+
+  private async withQueryVM<T>(block: Block, fn: (vm: VM) => Promise<T>): Promise<T> {
+    const stateManager = (await this.stateManagerAt(block.header.stateRoot)).shallowCopy(false)
+    const common = this.deps.common.copy()
+    common.setHardforkBy({ blockNumber: block.header.number, timestamp: block.header.timestamp })
+    const vm = await createVM({ common, blockchain: this.deps.blockchain, stateManager, params: vmParams })
+    await stateManager.checkpoint()
+    try {
+      return await fn(vm)
+    } finally {
+      await stateManager.revert()
+    }
+  }
+
+  private async stateManagerAt(stateRoot: Uint8Array): Promise<MerkleStateManager> {
+    const key = bytesToHex(stateRoot)
+    const cached = this.views.get(key)
+    if (cached) return cached
+    const sm = this.stateManager.shallowCopy(false)
+    if (!(await sm.hasStateRoot(stateRoot))) {
+      throw new ExecutionError('MISSING_STATE', `state ${key} is not available`)
+    }
+    await sm.setStateRoot(stateRoot)
+    // Keep views of the few most recent roots (latest, and the block before it while a new block lands).
+    this.views.set(key, sm)
+    if (this.views.size > 4) this.views.delete(this.views.keys().next().value as string)
+    return sm
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * geth-style genesis.json → everything the chain needs to start: a configured Common, the genesis state,
+ * the QBFT parameters and the genesis block header fields.
+ */
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import {
+  type ChainConfig,
+  Common,
+  type CustomCrypto,
+  type GenesisState,
+  type GethGenesis,
+  Hardfork,
+  parseGethGenesis,
+} from '@ethereumjs/common'
+import { bigIntToHex, hexToBytes } from '@ethereumjs/util'
+import { type GenesisJson, genesisSchema } from './schema.js'
+
+export { DEV_ACCOUNTS, DEV_MNEMONIC, DEV_VALIDATOR } from './devKeys.js'
+export type { GenesisJson } from './schema.js'
+
+/** The embedded default genesis (`polis run` without --genesis). */
+export const DEV_GENESIS_FILE = fileURLToPath(new URL('../../genesis/dev.json', import.meta.url))
+
+export interface QbftParams {
+  blockPeriodSeconds: number
+  epochLength: number
+  requestTimeoutSeconds: number
+  /** 0 = produce a block every period even when empty. */
+  emptyBlockPeriodSeconds: number
+}
+
+/** 'eip1559' = the usual London rule; 'zero' = base fee always 0 (gas-free chains); 'fixed' = genesis base fee forever. */
+export type BaseFeeMode = 'eip1559' | 'zero' | 'fixed'
+
+export interface ChainSpec {
+  readonly json: GenesisJson
+  readonly chainId: bigint
+  readonly common: Common
+  readonly genesisState: GenesisState
+  readonly qbft: QbftParams
+  readonly baseFeeMode: BaseFeeMode
+  /** Header fields of block 0 as the genesis file states them (state root and fork fields are derived). */
+  readonly genesisHeader: {
+    timestamp: bigint
+    gasLimit: bigint
+    difficulty: bigint
+    nonce: Uint8Array
+    extraData: Uint8Array
+    mixHash: Uint8Array
+    coinbase: Uint8Array
+    baseFeePerGas: bigint
+  }
+}
+
+export class GenesisError extends Error {
+  override readonly name = 'GenesisError'
+}
+
+const toBigInt = (v: string | number): bigint => BigInt(v)
+const toHexQuantity = (v: string | number): `0x${string}` => bigIntToHex(BigInt(v))
+
+function zodMessage(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')
+}
+
+/** Parses and validates a genesis document; throws GenesisError with every problem found. */
+export function parseGenesis(input: unknown, customCrypto?: CustomCrypto): ChainSpec {
+  const parsed = genesisSchema.safeParse(input)
+  if (!parsed.success) throw new GenesisError(`invalid genesis: ${zodMessage(parsed.error)}`)
+  const json = parsed.data
+  const config = json.config as Record<string, unknown>
+  if (config.clique !== undefined || config.ibft2 !== undefined || config.ethash !== undefined) {
+    throw new GenesisError('invalid genesis: only QBFT chains are supported (config.qbft), not clique/ibft2/ethash')
+  }
+  if (config.zeroBaseFee === true && config.fixedBaseFee === true) {
+    throw new GenesisError('invalid genesis: config.zeroBaseFee and config.fixedBaseFee are mutually exclusive')
+  }
+  const baseFeeMode: BaseFeeMode =
+    config.zeroBaseFee === true ? 'zero' : config.fixedBaseFee === true ? 'fixed' : 'eip1559'
+  const baseFeePerGas =
+    baseFeeMode === 'zero' ? 0n : json.baseFeePerGas !== undefined ? toBigInt(json.baseFeePerGas) : 1_000_000_000n
+
+  // parseGethGenesis wants hex strings where the schema allowed numbers.
+  const normalized = {
+    ...json,
+    nonce: toHexQuantity(json.nonce),
+    timestamp: toHexQuantity(json.timestamp),
+    gasLimit: toHexQuantity(json.gasLimit),
+    difficulty: toHexQuantity(json.difficulty),
+    baseFeePerGas: bigIntToHex(baseFeePerGas),
+    mixHash: json.mixHash ?? `0x${'00'.repeat(32)}`,
+    coinbase: json.coinbase ?? `0x${'00'.repeat(20)}`,
+  }
+  let chainConfig: ChainConfig
+  try {
+    chainConfig = parseGethGenesis(normalized as unknown as GethGenesis, 'polis') as unknown as ChainConfig
+  } catch (e) {
+    throw new GenesisError(`invalid genesis: ${(e as Error).message}`)
+  }
+  // A post-merge fork schedule makes parseGethGenesis insert `paris`, whose built-in entry switches consensus to
+  // PoS. Keep only its EIP-4399 (PREVRANDAO) so the chain keeps its own (QBFT) consensus.
+  chainConfig.customHardforks = { ...(chainConfig.customHardforks ?? {}), [Hardfork.Paris]: { eips: [4399] } }
+  // QBFT plugs into @ethereumjs as a 'pow'-type engine with no block reward (see execution/).
+  chainConfig.consensus = { type: 'pow', algorithm: 'qbft' } as typeof chainConfig.consensus
+  const common = new Common({
+    chain: chainConfig,
+    hardfork: (chainConfig as { hardfork?: string }).hardfork ?? Hardfork.London,
+    customCrypto,
+  })
+  const genesisTimestamp = toBigInt(json.timestamp)
+  // Forks scheduled after genesis activate later; the Common starts at the fork active at block 0.
+  common.setHardforkBy({ blockNumber: 0n, timestamp: genesisTimestamp })
+  if (!common.gteHardfork(Hardfork.London)) {
+    throw new GenesisError('invalid genesis: londonBlock must be 0 (EIP-1559 fees are required)')
+  }
+
+  const genesisState: GenesisState = {}
+  for (const [address, account] of Object.entries(json.alloc)) {
+    const key = (address.startsWith('0x') ? address : `0x${address}`).toLowerCase() as `0x${string}`
+    const storage = account.storage
+      ? Object.entries(account.storage).map(
+          ([slot, value]) => [slot as `0x${string}`, value as `0x${string}`] as [`0x${string}`, `0x${string}`],
+        )
+      : []
+    genesisState[key] = [
+      toHexQuantity(account.balance),
+      (account.code ?? '0x') as `0x${string}`,
+      storage,
+      toHexQuantity(account.nonce ?? 0),
+    ]
+  }
+
+  return {
+    json,
+    chainId: BigInt(json.config.chainId),
+    common,
+    genesisState,
+    qbft: {
+      blockPeriodSeconds: json.config.qbft.blockperiodseconds,
+      epochLength: json.config.qbft.epochlength,
+      requestTimeoutSeconds: json.config.qbft.requesttimeoutseconds,
+      emptyBlockPeriodSeconds: json.config.qbft.emptyblockperiodseconds,
+    },
+    baseFeeMode,
+    genesisHeader: {
+      timestamp: genesisTimestamp,
+      gasLimit: toBigInt(json.gasLimit),
+      difficulty: toBigInt(json.difficulty),
+      nonce: hexToBytes(
+        normalized.nonce.length === 18 ? normalized.nonce : `0x${normalized.nonce.slice(2).padStart(16, '0')}`,
+      ),
+      extraData: hexToBytes(json.extraData as `0x${string}`),
+      mixHash: hexToBytes(normalized.mixHash as `0x${string}`),
+      coinbase: hexToBytes(
+        (normalized.coinbase.startsWith('0x') ? normalized.coinbase : `0x${normalized.coinbase}`) as `0x${string}`,
+      ),
+      baseFeePerGas,
+    },
+  }
+}
+
+/** Reads and parses a genesis file; errors name the file. */
+export async function readGenesisFile(path: string, customCrypto?: CustomCrypto): Promise<ChainSpec> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    throw new GenesisError(
+      `cannot read genesis file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    )
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw new GenesisError(`genesis file ${path} is not valid JSON: ${(e as Error).message}`)
+  }
+  try {
+    return parseGenesis(json, customCrypto)
+  } catch (e) {
+    if (e instanceof GenesisError) throw new GenesisError(`${path}: ${e.message}`)
+    throw e
+  }
+}

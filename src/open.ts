@@ -1,0 +1,34 @@
+import { mkdir } from 'node:fs/promises'
+import { Chain } from './chain/index.js'
+import type { Crypto } from './crypto/index.js'
+import { Database } from './db/index.js'
+import { defaultExecutionOptions, Execution } from './execution/index.js'
+import { type ChainSpec, readGenesisFile } from './genesis/index.js'
+
+/** Opens the data directory on a genesis: the database, chain and head state (used by `run` and `init`). */
+export async function openChain(
+  datadir: string,
+  genesisFile: string,
+  crypto: Crypto,
+): Promise<{ spec: ChainSpec; db: Database; chain: Chain; execution: Execution }> {
+  const spec = await readGenesisFile(genesisFile, crypto.customCrypto)
+  await mkdir(datadir, { recursive: true })
+  const db = await Database.open(`${datadir}/chaindata`)
+  try {
+    const genesisStateRoot = await Execution.genesisStateRoot(spec.common, spec.genesisState)
+    const chain = await Chain.init({ spec, db, genesisStateRoot })
+    const execution = await Execution.init(defaultExecutionOptions, {
+      common: spec.common,
+      db,
+      blockchain: chain.blockchain,
+      genesisState: spec.genesisState,
+      genesisStateRoot,
+      headStateRoot: chain.head.header.stateRoot,
+    })
+    await db.commit()
+    return { spec, db, chain, execution }
+  } catch (e) {
+    await db.close()
+    throw e
+  }
+}

@@ -1,0 +1,16 @@
+import type { Common } from '@ethereumjs/common'
+import type { Address } from '@ethereumjs/util'
+
+export interface AccountState {
+  nonce: bigint
+  balance: bigint
+}
+
+/** What the pool needs from the rest of the node; tests fake it. */
+export interface TxPoolDeps {
+  /** Configured for the chain (chainId, hardfork); transactions are decoded and validated against it. */
+  common: Common
+  /** Account at the current head state. */
+  getAccount(address: Address): Promise<AccountState>
+  head(): { number: bigint; baseFeePerGas: bigint; gasLimit: bigint }
+}
