@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events'
 import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
 import { type Blockchain, createBlockchain } from '@ethereumjs/blockchain'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { bytesToHex, equalsBytes, setLengthLeft } from '@ethereumjs/util'
+import { bigIntToBytes, bytesToBigInt, bytesToHex, equalsBytes, setLengthLeft } from '@ethereumjs/util'
 import type { TxReceipt } from '@ethereumjs/vm'
 import { type Database, MetaKey, Prefix } from '../db/index.js'
 import { type Execution, ExecutionError } from '../execution/index.js'
@@ -84,6 +84,14 @@ export class Chain extends EventEmitter<ChainEvents> {
           `${bytesToHex(genesis.hash())}: use the genesis the directory was initialised with, or another --datadir`,
       )
     }
+    const storedChainId = await db.get(Prefix.Meta, MetaKey.ChainId)
+    if (storedChainId !== undefined && bytesToBigInt(storedChainId) !== spec.chainId) {
+      throw new ChainError(
+        'GENESIS_MISMATCH',
+        `the data directory holds chain id ${bytesToBigInt(storedChainId)}, but the genesis file is for chain id ` +
+          `${spec.chainId}: use the genesis the directory was initialised with, or another --datadir`,
+      )
+    }
     const blockchain = await createBlockchain({
       db: db.ethereumjsDB(Prefix.Chain) as never,
       common: spec.common,
@@ -93,6 +101,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       hardforkByHeadBlockNumber: false,
     })
     if (stored === undefined) db.put(Prefix.Meta, MetaKey.GenesisHash, genesis.hash())
+    if (storedChainId === undefined) db.put(Prefix.Meta, MetaKey.ChainId, bigIntToBytes(spec.chainId))
     await db.commit()
     const head = await blockchain.getCanonicalHeadBlock()
     return new Chain(blockchain, deps, genesis, head)

@@ -18,6 +18,7 @@ export type PrefixByte = (typeof Prefix)[keyof typeof Prefix]
 
 export const MetaKey = {
   GenesisHash: new TextEncoder().encode('genesis-hash'),
+  ChainId: new TextEncoder().encode('chain-id'),
   SchemaVersion: new TextEncoder().encode('schema-version'),
 } as const
 

@@ -1,5 +1,5 @@
 import { type Block, createBlock } from '@ethereumjs/block'
-import { type AccessListBytes, createTx, type TypedTransaction, type TypedTxData } from '@ethereumjs/tx'
+import { type AccessListBytes, createTx, paramsTx, type TypedTransaction, type TypedTxData } from '@ethereumjs/tx'
 import { type Address, bytesToBigInt, bytesToHex, bytesToUtf8, createZeroAddress } from '@ethereumjs/util'
 import { type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
 
@@ -72,7 +72,7 @@ export function decodeRevertReason(data: Uint8Array): string | undefined {
 function maxGas(vm: VM, block: Block): bigint {
   const blockGas = block.header.gasLimit
   if (vm.common.isActivatedEIP(7825)) {
-    const cap = vm.common.param('maxTransactionGasLimit')
+    const cap = BigInt(paramsTx[7825].maxTransactionGasLimit as number)
     return cap < blockGas ? cap : blockGas
   }
   return blockGas

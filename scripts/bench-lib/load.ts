@@ -1,0 +1,190 @@
+/**
+ * Submits pre-signed raw transactions in JSON-RPC batches with bounded concurrency while polling new blocks to learn
+ * which block included each transaction and when that block was first observed.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { NodeProcess } from './node.js'
+import { type RpcClient, toQuantity } from './rpc.js'
+
+export interface SignedTx {
+  raw: `0x${string}`
+  hash: `0x${string}`
+  kind: string
+}
+
+export interface LoadOptions {
+  /** Raw transactions per eth_sendRawTransaction batch. */
+  batchSize: number
+  /** Batches awaiting an answer at once. */
+  maxInFlight: number
+  /** From the first submission until the watcher gives up on transactions not yet included. */
+  timeLimitMs: number
+  pollIntervalMs: number
+}
+
+export interface Inclusion {
+  block: number
+  /** performance.now() when the block was first seen over RPC. */
+  observedAt: number
+}
+
+export interface BlockUse {
+  txs: number
+  gasUsed: bigint
+  observedAt: number
+}
+
+export interface LoadResult {
+  firstSubmitAt: number
+  submitDoneAt: number
+  endedAt: number
+  /** performance.now() when each transaction's batch was sent. */
+  submittedAt: Float64Array
+  /** Index of each rejected transaction -> the node's (or the transport's) message. */
+  submitErrors: Map<number, string>
+  inclusions: (Inclusion | undefined)[]
+  /** Blocks that included at least one of the transactions. */
+  blocks: Map<number, BlockUse>
+  timedOut: boolean
+}
+
+/** Consecutive failed polls tolerated before the watcher gives up (the node may be busy sealing a large block). */
+const MAX_POLL_FAILURES = 20
+/** Blocks fetched in one eth_getBlockByNumber batch. */
+const BLOCKS_PER_POLL = 50
+
+interface RpcBlock {
+  number: string
+  gasUsed: string
+  transactions: string[]
+}
+
+export async function runLoad(
+  rpc: RpcClient,
+  node: NodeProcess,
+  txs: readonly SignedTx[],
+  opts: LoadOptions,
+): Promise<LoadResult> {
+  const startBlock = Number(await rpc.call<string>('eth_blockNumber')) + 1
+  const indexByHash = new Map(txs.map((tx, i) => [tx.hash.toLowerCase(), i]))
+  const result: LoadResult = {
+    firstSubmitAt: performance.now(),
+    submitDoneAt: 0,
+    endedAt: 0,
+    submittedAt: new Float64Array(txs.length),
+    submitErrors: new Map(),
+    inclusions: new Array(txs.length).fill(undefined),
+    blocks: new Map(),
+    timedOut: false,
+  }
+  const deadline = result.firstSubmitAt + opts.timeLimitMs
+  let submitDone = false
+  let included = 0
+
+  const batches: number[][] = []
+  for (let i = 0; i < txs.length; i += opts.batchSize) {
+    batches.push(Array.from({ length: Math.min(opts.batchSize, txs.length - i) }, (_, j) => i + j))
+  }
+  let nextBatch = 0
+  const submitWorker = async (): Promise<void> => {
+    while (nextBatch < batches.length) {
+      const batch = batches[nextBatch++]
+      const sentAt = performance.now()
+      for (const i of batch) result.submittedAt[i] = sentAt
+      try {
+        const outcomes = await rpc.batch(batch.map((i) => ({ method: 'eth_sendRawTransaction', params: [txs[i].raw] })))
+        outcomes.forEach((o, j) => {
+          if (!o.ok) result.submitErrors.set(batch[j], o.error.message)
+        })
+      } catch (e) {
+        for (const i of batch) result.submitErrors.set(i, (e as Error).message)
+      }
+    }
+  }
+  const submit = async (): Promise<void> => {
+    await Promise.all(Array.from({ length: opts.maxInFlight }, submitWorker))
+    result.submitDoneAt = performance.now()
+    submitDone = true
+  }
+
+  const watch = async (): Promise<void> => {
+    let next = startBlock
+    let failures = 0
+    const maxPolls = Math.ceil(opts.timeLimitMs / opts.pollIntervalMs) * 4 + 100
+    for (let poll = 0; poll < maxPolls; poll++) {
+      if (submitDone && included + result.submitErrors.size >= txs.length) return
+      if (performance.now() > deadline) {
+        result.timedOut = true
+        return
+      }
+      if (!node.running) throw new Error(`node stopped during the run (${node.exitReason})`)
+      let caughtUp = true
+      try {
+        const head = Number(await rpc.call<string>('eth_blockNumber'))
+        const last = Math.min(head, next + BLOCKS_PER_POLL - 1)
+        if (last >= next) {
+          const numbers = Array.from({ length: last - next + 1 }, (_, k) => next + k)
+          const outcomes = await rpc.batch(
+            numbers.map((n) => ({ method: 'eth_getBlockByNumber', params: [toQuantity(n), false] })),
+          )
+          const observedAt = performance.now()
+          for (const [k, outcome] of outcomes.entries()) {
+            if (!outcome.ok) throw new Error(`eth_getBlockByNumber failed: ${outcome.error.message}`)
+            const block = outcome.result as RpcBlock | null
+            if (block === null) break
+            const use: BlockUse = { txs: 0, gasUsed: BigInt(block.gasUsed), observedAt }
+            for (const hash of block.transactions) {
+              const i = indexByHash.get(hash.toLowerCase())
+              if (i === undefined || result.inclusions[i] !== undefined) continue
+              result.inclusions[i] = { block: numbers[k], observedAt }
+              use.txs++
+              included++
+            }
+            if (use.txs > 0) result.blocks.set(numbers[k], use)
+            next = numbers[k] + 1
+          }
+          caughtUp = next > head
+        }
+        failures = 0
+      } catch (e) {
+        if (++failures > MAX_POLL_FAILURES) throw new Error(`block polling failed: ${(e as Error).message}`)
+      }
+      if (caughtUp) await sleep(opts.pollIntervalMs)
+    }
+    result.timedOut = true
+  }
+
+  await Promise.all([submit(), watch()])
+  result.endedAt = performance.now()
+  return result
+}
+
+export interface ReceiptSummary {
+  /** Receipts with status 0, by kind. */
+  failed: Map<string, number>
+  missing: number
+}
+
+/** Reads the receipt of every included transaction (not timed) and counts reverted ones per kind. */
+export async function summariseReceipts(
+  rpc: RpcClient,
+  txs: readonly SignedTx[],
+  result: LoadResult,
+  batchSize: number,
+): Promise<ReceiptSummary> {
+  const summary: ReceiptSummary = { failed: new Map(), missing: 0 }
+  const includedIndices = txs.flatMap((_, i) => (result.inclusions[i] === undefined ? [] : [i]))
+  for (let start = 0; start < includedIndices.length; start += batchSize) {
+    const batch = includedIndices.slice(start, start + batchSize)
+    const outcomes = await rpc.batch(batch.map((i) => ({ method: 'eth_getTransactionReceipt', params: [txs[i].hash] })))
+    outcomes.forEach((o, j) => {
+      const receipt = o.ok ? (o.result as { status?: string } | null) : null
+      if (receipt === null) summary.missing++
+      else if (receipt.status !== '0x1') {
+        const kind = txs[batch[j]].kind
+        summary.failed.set(kind, (summary.failed.get(kind) ?? 0) + 1)
+      }
+    })
+  }
+  return summary
+}

@@ -1,0 +1,155 @@
+/**
+ * Throughput benchmark of a single-validator dev node: plain ETH transfers and ERC-20 transfers from many senders.
+ *
+ *   npm run build && npx tsx scripts/bench.ts [--transfers N] [--erc20 N] [--senders K] [--time-limit SECONDS]
+ *
+ * Starts `node dist/cli/main.js run` on a temp datadir and a free 127.0.0.1 port with a genesis that prefunds K fresh
+ * senders, deploys test/fixtures/contracts/Token.sol and hands each sender tokens (not timed), pre-signs the workload,
+ * then submits it in JSON-RPC batches while polling blocks, and prints the figures. Exits 0 on a completed run.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { DEV_ACCOUNTS, DEV_VALIDATOR } from '../src/genesis/devKeys.js'
+import { type LoadOptions, runLoad, summariseReceipts } from './bench-lib/load.js'
+import { benchPaths, freePort, LOOPBACK, NodeProcess, writeBenchGenesis } from './bench-lib/node.js'
+import { renderReport } from './bench-lib/report.js'
+import { RpcClient } from './bench-lib/rpc.js'
+import { setUpToken, signWorkload, type Token } from './bench-lib/workload.js'
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url))
+const CLI_PATH = join(ROOT, 'dist/cli/main.js')
+const DEV_GENESIS_FILE = join(ROOT, 'genesis/dev.json')
+const SENDER_BALANCE = 1000n * 10n ** 18n
+const NODE_READY_TIMEOUT_MS = 30_000
+const NODE_STOP_TIMEOUT_MS = 15_000
+const SETUP_LOAD: LoadOptions = { batchSize: 100, maxInFlight: 8, timeLimitMs: 60_000, pollIntervalMs: 100 }
+
+interface BenchArgs {
+  transfers: number
+  erc20: number
+  senders: number
+  timeLimitSeconds: number
+}
+
+function parseCount(name: string, value: string, min: number): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min || n > 1_000_000) throw new Error(`--${name} must be an integer ${min}..1000000`)
+  return n
+}
+
+function parseBenchArgs(argv: string[]): BenchArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      transfers: { type: 'string', default: '3000' },
+      erc20: { type: 'string', default: '3000' },
+      senders: { type: 'string', default: '500' },
+      'time-limit': { type: 'string', default: '120' },
+    },
+    strict: true,
+  })
+  const args = {
+    transfers: parseCount('transfers', values.transfers, 0),
+    erc20: parseCount('erc20', values.erc20, 0),
+    senders: parseCount('senders', values.senders, 1),
+    timeLimitSeconds: parseCount('time-limit', values['time-limit'], 1),
+  }
+  if (args.transfers + args.erc20 === 0) throw new Error('nothing to do: --transfers and --erc20 are both 0')
+  return args
+}
+
+const progress = (message: string): void => {
+  process.stderr.write(`[bench] ${message}\n`)
+}
+
+async function bench(args: BenchArgs, tempDir: string, onNode: (node: NodeProcess) => void): Promise<string> {
+  const startedAt = performance.now()
+  const senders = Array.from({ length: args.senders }, () => privateKeyToAccount(generatePrivateKey()))
+  const paths = benchPaths(tempDir)
+  const chainId = writeBenchGenesis(
+    DEV_GENESIS_FILE,
+    paths.genesisFile,
+    senders.map((s) => s.address),
+    SENDER_BALANCE,
+  )
+  writeFileSync(paths.validatorKeyFile, `${DEV_VALIDATOR.privateKey}\n`, { mode: 0o600 })
+  const port = await freePort()
+  const rpc = new RpcClient(`http://${LOOPBACK}:${port}`)
+  progress(`starting node on ${rpc.url} (datadir ${paths.datadir})`)
+  const node = NodeProcess.start({ cliPath: CLI_PATH, rpcPort: port, ...paths })
+  onNode(node)
+  await node.waitReady(rpc, NODE_READY_TIMEOUT_MS)
+  const rpcChainId = Number(await rpc.call<string>('eth_chainId'))
+  if (rpcChainId !== chainId) throw new Error(`node reports chain id ${rpcChainId}, genesis says ${chainId}`)
+
+  let token: Token | undefined
+  if (args.erc20 > 0) {
+    progress(`deploying the ERC-20 and distributing tokens to ${args.senders} senders (not timed)`)
+    const deployer = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey)
+    token = await setUpToken(rpc, node, chainId, deployer, senders, SETUP_LOAD)
+  }
+  progress(`signing ${args.transfers} transfers and ${args.erc20} ERC-20 transfers`)
+  const txs = await signWorkload(chainId, senders, args.transfers, args.erc20, token)
+
+  progress(`submitting ${txs.length} transactions (time limit ${args.timeLimitSeconds} s)`)
+  const load: LoadOptions = { ...SETUP_LOAD, timeLimitMs: args.timeLimitSeconds * 1000 }
+  const result = await runLoad(rpc, node, txs, load)
+  progress('reading receipts (not timed)')
+  const receipts = await summariseReceipts(rpc, txs, result, load.batchSize)
+  const peakRssMiB = await node.peakRssMiB()
+  const kinds = [args.transfers > 0 ? 'transfer' : '', args.erc20 > 0 ? 'erc20' : ''].filter((k) => k !== '')
+  return renderReport({
+    txs,
+    kinds,
+    senders: args.senders,
+    result,
+    receipts,
+    peakRssMiB,
+    totalWallMs: performance.now() - startedAt,
+  })
+}
+
+async function main(): Promise<number> {
+  let args: BenchArgs
+  try {
+    args = parseBenchArgs(process.argv.slice(2))
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n`)
+    return 2
+  }
+  const tempDir = mkdtempSync(join(tmpdir(), 'polis-bench-'))
+  let node: NodeProcess | undefined
+  const cleanUpNow = () => {
+    node?.killNow()
+    rmSync(tempDir, { recursive: true, force: true })
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`[bench] ${signal}: killing the node and removing ${tempDir}\n`)
+    cleanUpNow()
+    process.exit(130)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  let exitCode = 0
+  try {
+    const report = await bench(args, tempDir, (n) => {
+      node = n
+    })
+    process.stdout.write(`\n${report}\n`)
+  } catch (e) {
+    process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`)
+    const tail = node?.outputTail()
+    if (tail) process.stderr.write(`--- last node output ---\n${tail}\n---\n`)
+    exitCode = 1
+  } finally {
+    if (node !== undefined) progress(`node ${await node.stop(NODE_STOP_TIMEOUT_MS)}`)
+    rmSync(tempDir, { recursive: true, force: true })
+  }
+  return exitCode
+}
+
+process.exitCode = await main()

@@ -1,0 +1,233 @@
+/**
+ * The eth_ namespace: chain and state reads, calls, transactions, blocks and receipts. Fees are in fees.ts,
+ * logs in logs.ts.
+ */
+import type { Block } from '@ethereumjs/block'
+import { Address, equalsBytes, setLengthLeft } from '@ethereumjs/util'
+import { z } from 'zod'
+import type { CallRequest } from '../execution/index.js'
+import type { MethodTable } from './dispatcher.js'
+import { invalidParams, serverError } from './errors.js'
+import { feeMethods } from './fees.js'
+import {
+  addressHex,
+  data,
+  formatReceipt,
+  formatReceipts,
+  formatTransaction,
+  inclusionOf,
+  quantity,
+  type RpcReceipt,
+  type RpcTransaction,
+} from './format.js'
+import { logMethods } from './logs.js'
+import type { RpcContext } from './options.js'
+import {
+  address,
+  type BlockParam,
+  blockNumber,
+  blockParam,
+  bool,
+  type CallObject,
+  callObject,
+  data as dataParam,
+  decodeStorageKey,
+  hash,
+  optional,
+  required,
+  string,
+  uint64,
+  withParams,
+} from './params.js'
+import { findBlock, renderBlock, senderOf, stateBlock } from './resolve.js'
+
+/** Overrides are accepted only when empty: execution has no state/block override hooks yet. */
+const overrides = z.record(z.string(), z.unknown(), { error: 'overrides must be an object' })
+
+function rejectOverrides(index: number, value: Record<string, unknown> | undefined, what: string): void {
+  if (value !== undefined && Object.keys(value).length > 0) {
+    throw invalidParams(`invalid argument ${index}: ${what} overrides are not supported`)
+  }
+}
+
+/** geth's TransactionArgs checks, then the execution layer's CallRequest. */
+export function toCallRequest(ctx: RpcContext, args: CallObject): CallRequest {
+  const { chainId } = ctx.deps.spec
+  if (args.data !== undefined && args.input !== undefined && !equalsBytes(args.data, args.input)) {
+    throw serverError('both "data" and "input" are set and not equal. Please use "input" to pass transaction call data')
+  }
+  if (args.gasPrice !== undefined && (args.maxFeePerGas !== undefined || args.maxPriorityFeePerGas !== undefined)) {
+    throw serverError('both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified')
+  }
+  if (
+    args.maxFeePerGas !== undefined &&
+    args.maxPriorityFeePerGas !== undefined &&
+    args.maxFeePerGas < args.maxPriorityFeePerGas
+  ) {
+    throw serverError(`maxFeePerGas (${args.maxFeePerGas}) < maxPriorityFeePerGas (${args.maxPriorityFeePerGas})`)
+  }
+  if (args.chainId !== undefined && args.chainId !== chainId) {
+    throw serverError(`chainId does not match node's (have=${args.chainId}, want=${chainId})`)
+  }
+  if ((args.blobVersionedHashes?.length ?? 0) > 0 || args.maxFeePerBlobGas !== undefined) {
+    throw serverError('blob transactions are not supported')
+  }
+  if ((args.authorizationList?.length ?? 0) > 0) {
+    throw serverError('calls with an authorizationList (EIP-7702) are not supported yet')
+  }
+  const request: CallRequest = {}
+  if (args.from !== undefined) request.from = new Address(args.from)
+  if (args.to !== undefined) request.to = new Address(args.to)
+  if (args.gas !== undefined) request.gas = args.gas
+  if (args.gasPrice !== undefined) request.gasPrice = args.gasPrice
+  if (args.maxFeePerGas !== undefined) request.maxFeePerGas = args.maxFeePerGas
+  if (args.maxPriorityFeePerGas !== undefined) request.maxPriorityFeePerGas = args.maxPriorityFeePerGas
+  if (args.value !== undefined) request.value = args.value
+  if (args.nonce !== undefined) request.nonce = args.nonce
+  const input = args.input ?? args.data
+  if (input !== undefined) request.data = input
+  if (args.accessList) request.accessList = args.accessList.map((e) => [e.address, e.storageKeys ?? []])
+  return request
+}
+
+/** A mined transaction by hash, with its block, or undefined. */
+async function minedTx(ctx: RpcContext, txHash: Uint8Array): Promise<{ block: Block; index: number } | undefined> {
+  const { chain } = ctx.deps
+  const location = await chain.getTxLocation(txHash)
+  if (location === undefined) return undefined
+  const block = await chain.getBlockByNumber(location.blockNumber)
+  const tx = block?.transactions[location.index]
+  if (block === undefined || tx === undefined || !equalsBytes(tx.hash(), txHash)) return undefined
+  return { block, index: location.index }
+}
+
+function txAt(ctx: RpcContext, block: Block | undefined, index: bigint): RpcTransaction | null {
+  if (block === undefined || index >= BigInt(block.transactions.length)) return null
+  const tx = block.transactions[Number(index)]
+  return formatTransaction(tx, senderOf(ctx)(tx), inclusionOf(block, Number(index)))
+}
+
+export function ethMethods(ctx: RpcContext): MethodTable {
+  const { spec, chain, execution, txpool, coinbase, log } = ctx.deps
+  const stateAt = async (param: BlockParam | undefined) =>
+    execution.stateAt((await stateBlock(ctx, param)).header.stateRoot)
+  const byHash = (blockHash: Uint8Array) => findBlock(ctx, { kind: 'hash', hash: blockHash, requireCanonical: false })
+
+  return {
+    eth_chainId: withParams([], () => quantity(spec.chainId)),
+    eth_blockNumber: withParams([], () => quantity(chain.head.header.number)),
+    // Blocks are imported as they are finalized; a node that is behind catches up through sync/ (not yet reported).
+    eth_syncing: withParams([], () => false),
+    eth_accounts: withParams([], () => []),
+    eth_coinbase: withParams([], () => {
+      if (coinbase === undefined) throw serverError('etherbase must be explicitly specified')
+      return addressHex(coinbase)
+    }),
+
+    eth_getBalance: withParams([required(address), optional(blockParam)], async (account, block) => {
+      const state = await stateAt(block)
+      return quantity((await state.getAccount(new Address(account)))?.balance ?? 0n)
+    }),
+    eth_getTransactionCount: withParams([required(address), optional(blockParam)], async (account, block) => {
+      // Only nonces see the pending state: the sender's queued-up txs in the pool.
+      if (block?.kind === 'tag' && block.tag === 'pending')
+        return quantity(await txpool.pendingNonce(new Address(account)))
+      const state = await stateAt(block)
+      return quantity((await state.getAccount(new Address(account)))?.nonce ?? 0n)
+    }),
+    eth_getCode: withParams([required(address), optional(blockParam)], async (account, block) => {
+      const state = await stateAt(block)
+      return data(await state.getCode(new Address(account)))
+    }),
+    eth_getStorageAt: withParams(
+      [required(address), required(string), optional(blockParam)],
+      async (account, key, block) => {
+        const slot = decodeStorageKey(key)
+        const state = await stateAt(block)
+        return data(setLengthLeft(await state.getStorage(new Address(account), slot), 32))
+      },
+    ),
+
+    eth_call: withParams(
+      [required(callObject), optional(blockParam), optional(overrides), optional(overrides)],
+      async (args, block, stateOverrides, blockOverrides) => {
+        rejectOverrides(2, stateOverrides, 'state')
+        rejectOverrides(3, blockOverrides, 'block')
+        const request = toCallRequest(ctx, args)
+        const result = await execution.call(request, await stateBlock(ctx, block))
+        return data(result.returnValue)
+      },
+    ),
+    eth_estimateGas: withParams(
+      [required(callObject), optional(blockParam), optional(overrides)],
+      async (args, block, stateOverrides) => {
+        rejectOverrides(2, stateOverrides, 'state')
+        const request = toCallRequest(ctx, args)
+        return quantity(await execution.estimateGas(request, await stateBlock(ctx, block)))
+      },
+    ),
+
+    eth_sendRawTransaction: withParams([required(dataParam)], async (raw) => {
+      const txHash = await txpool.addRaw(raw)
+      log.debug({ hash: data(txHash) }, 'transaction submitted')
+      return data(txHash)
+    }),
+    eth_getTransactionByHash: withParams([required(hash)], async (txHash) => {
+      const mined = await minedTx(ctx, txHash)
+      if (mined !== undefined) return txAt(ctx, mined.block, BigInt(mined.index))
+      const pooled = txpool.get(txHash)
+      return pooled === undefined ? null : formatTransaction(pooled, txpool.sender(pooled))
+    }),
+    eth_getTransactionReceipt: withParams([required(hash)], async (txHash): Promise<RpcReceipt | null> => {
+      const mined = await minedTx(ctx, txHash)
+      if (mined === undefined) return null
+      const receipts = await chain.getReceipts(mined.block.hash())
+      if (receipts === undefined || receipts.length !== mined.block.transactions.length) return null
+      const tx = mined.block.transactions[mined.index]
+      return formatReceipt(mined.block, receipts, mined.index, senderOf(ctx)(tx))
+    }),
+
+    eth_getBlockByNumber: withParams([required(blockNumber), required(bool)], async (number, full) => {
+      const block = await findBlock(ctx, number)
+      return block === undefined ? null : renderBlock(ctx, block, full)
+    }),
+    eth_getBlockByHash: withParams([required(hash), required(bool)], async (blockHash, full) => {
+      const block = await byHash(blockHash)
+      return block === undefined ? null : renderBlock(ctx, block, full)
+    }),
+    eth_getBlockTransactionCountByNumber: withParams([required(blockNumber)], async (number) => {
+      const block = await findBlock(ctx, number)
+      return block === undefined ? null : quantity(block.transactions.length)
+    }),
+    eth_getBlockTransactionCountByHash: withParams([required(hash)], async (blockHash) => {
+      const block = await byHash(blockHash)
+      return block === undefined ? null : quantity(block.transactions.length)
+    }),
+    eth_getTransactionByBlockNumberAndIndex: withParams(
+      [required(blockNumber), required(uint64)],
+      async (number, index) => txAt(ctx, await findBlock(ctx, number), index),
+    ),
+    eth_getTransactionByBlockHashAndIndex: withParams([required(hash), required(uint64)], async (blockHash, index) =>
+      txAt(ctx, await byHash(blockHash), index),
+    ),
+    eth_getBlockReceipts: withParams([required(blockParam)], async (param) => {
+      const block = await findBlock(ctx, param)
+      if (block === undefined) return null
+      const receipts = await chain.getReceipts(block.hash())
+      if (receipts === undefined) return block.transactions.length === 0 ? [] : null
+      return formatReceipts(block, receipts, senderOf(ctx))
+    }),
+    // QBFT blocks have no ommers.
+    eth_getUncleCountByBlockNumber: withParams([required(blockNumber)], async (number) =>
+      (await findBlock(ctx, number)) === undefined ? null : quantity(0),
+    ),
+    eth_getUncleCountByBlockHash: withParams([required(hash)], async (blockHash) =>
+      (await byHash(blockHash)) === undefined ? null : quantity(0),
+    ),
+    eth_getUncleByBlockNumberAndIndex: withParams([required(blockNumber), required(uint64)], () => null),
+    eth_getUncleByBlockHashAndIndex: withParams([required(hash), required(uint64)], () => null),
+
+    ...feeMethods(ctx),
+    ...logMethods(ctx),
+  }
+}

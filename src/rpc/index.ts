@@ -1,0 +1,15 @@
+/**
+ * JSON-RPC 2.0 server (HTTP; WebSocket will reuse the dispatcher): eth_, net_ and web3_ with geth's shapes,
+ * error codes and limits.
+ */
+export {
+  Dispatcher,
+  type DispatcherOptions,
+  type JsonRpcId,
+  type JsonRpcResponse,
+  type MethodTable,
+  type RpcMethod,
+} from './dispatcher.js'
+export { ErrorCode, type JsonRpcErrorObject, RpcError, toRpcError } from './errors.js'
+export { defaultRpcOptions, type RpcContext, type RpcDeps, type RpcOptions } from './options.js'
+export { createDispatcher, createMethods, RpcServer } from './server.js'

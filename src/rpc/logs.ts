@@ -1,0 +1,119 @@
+/**
+ * eth_getLogs: blocks are pre-filtered by their header's logsBloom, then the receipts of candidate blocks are read
+ * and matched exactly. Limits: toBlock - fromBlock ≤ maxLogBlockRange (geth's --rpc.rangelimit) and at most
+ * maxLogResults logs per answer.
+ */
+import type { Block } from '@ethereumjs/block'
+import { equalsBytes } from '@ethereumjs/util'
+import type { LogTuple } from '../chain/index.js'
+import type { MethodTable } from './dispatcher.js'
+import { ErrorCode, invalidParams, RpcError, serverError } from './errors.js'
+import { formatLog, type RpcLog } from './format.js'
+import type { RpcContext } from './options.js'
+import { type FilterObject, filterObject, LATEST, required, type TopicFilter, withParams } from './params.js'
+import { blockNumberOf } from './resolve.js'
+
+/** Blocks read concurrently while scanning a range. */
+const SCAN_CONCURRENCY = 32
+
+/** The three bits an item sets in a 2048-bit bloom, as (byte index, mask) pairs. */
+export type BloomBits = [number, number][]
+
+export function bloomBits(keccak256: (data: Uint8Array) => Uint8Array, item: Uint8Array): BloomBits {
+  const hash = keccak256(item)
+  const bits: BloomBits = []
+  for (let i = 0; i < 6; i += 2) {
+    const bit = ((hash[i] << 8) | hash[i + 1]) & 2047
+    bits.push([255 - (bit >> 3), 1 << (bit & 7)])
+  }
+  return bits
+}
+
+function inBloom(bloom: Uint8Array, bits: BloomBits): boolean {
+  return bits.every(([byte, mask]) => (bloom[byte] & mask) !== 0)
+}
+
+/** A filter's addresses and topics, plus their bloom bits for skipping blocks. */
+export class LogMatcher {
+  private readonly addressBits: BloomBits[]
+  private readonly topicBits: (BloomBits[] | undefined)[]
+
+  constructor(
+    keccak256: (data: Uint8Array) => Uint8Array,
+    private readonly addresses: Uint8Array[],
+    private readonly topics: TopicFilter[],
+  ) {
+    this.addressBits = addresses.map((a) => bloomBits(keccak256, a))
+    this.topicBits = topics.map((position) => position?.map((t) => bloomBits(keccak256, t)))
+  }
+
+  /** False when the block certainly has no matching log. */
+  mayMatch(logsBloom: Uint8Array): boolean {
+    if (this.addressBits.length > 0 && !this.addressBits.some((bits) => inBloom(logsBloom, bits))) return false
+    return this.topicBits.every(
+      (position) => position === undefined || position.some((bits) => inBloom(logsBloom, bits)),
+    )
+  }
+
+  matches([address, topics]: LogTuple): boolean {
+    if (this.addresses.length > 0 && !this.addresses.some((a) => equalsBytes(a, address))) return false
+    if (this.topics.length > topics.length) return false
+    return this.topics.every(
+      (position, i) => position === undefined || position.some((topic) => equalsBytes(topic, topics[i])),
+    )
+  }
+}
+
+export function logMethods(ctx: RpcContext): MethodTable {
+  const { chain, crypto } = ctx.deps
+  const { maxLogBlockRange, maxLogResults } = ctx.opts
+
+  const tooMany = () => new RpcError(ErrorCode.LimitExceeded, `query returned more than ${maxLogResults} results`)
+
+  async function logsOf(block: Block, matcher: LogMatcher, out: RpcLog[]): Promise<void> {
+    if (!matcher.mayMatch(block.header.logsBloom)) return
+    const receipts = await chain.getReceipts(block.hash())
+    if (receipts === undefined) return
+    let logIndex = 0
+    receipts.forEach((receipt, txIndex) => {
+      for (const log of receipt.logs) {
+        if (matcher.matches(log)) {
+          if (out.length >= maxLogResults) throw tooMany()
+          out.push(formatLog(log, block, txIndex, logIndex))
+        }
+        logIndex++
+      }
+    })
+  }
+
+  async function getLogs(filter: FilterObject): Promise<RpcLog[]> {
+    const matcher = new LogMatcher(crypto.keccak256, filter.address ?? [], filter.topics ?? [])
+    const out: RpcLog[] = []
+    if (filter.blockHash !== undefined) {
+      const block = await chain.getBlockByHash(filter.blockHash)
+      if (block === undefined) throw serverError('unknown block')
+      await logsOf(block, matcher, out)
+      return out
+    }
+    const head = chain.head.header.number
+    const from = blockNumberOf(ctx, filter.fromBlock ?? LATEST)
+    const to = blockNumberOf(ctx, filter.toBlock ?? LATEST)
+    if (from > to) throw invalidParams('invalid block range params')
+    if (to > head) throw invalidParams('block range extends beyond current head block')
+    if (to - from > BigInt(maxLogBlockRange)) throw serverError(`exceed maximum block range: ${maxLogBlockRange}`)
+    for (let start = from; start <= to; start += BigInt(SCAN_CONCURRENCY)) {
+      const end = start + BigInt(SCAN_CONCURRENCY) - 1n < to ? start + BigInt(SCAN_CONCURRENCY) - 1n : to
+      const numbers: bigint[] = []
+      for (let n = start; n <= end; n++) numbers.push(n)
+      const blocks = await Promise.all(numbers.map((n) => chain.getBlockByNumber(n)))
+      for (const block of blocks) {
+        if (block !== undefined) await logsOf(block, matcher, out)
+      }
+    }
+    return out
+  }
+
+  return {
+    eth_getLogs: withParams([required(filterObject)], getLogs),
+  }
+}

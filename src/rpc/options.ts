@@ -1,0 +1,53 @@
+import type { Logger } from 'pino'
+import type { Chain } from '../chain/index.js'
+import type { Crypto } from '../crypto/index.js'
+import type { Execution } from '../execution/index.js'
+import type { ChainSpec } from '../genesis/index.js'
+import type { TxPool } from '../txpool/index.js'
+
+export interface RpcOptions {
+  host: string
+  /** 0 picks a free port (see RpcServer.url). */
+  port: number
+  /** Largest request body; larger ones get HTTP 413. */
+  maxBodyBytes: number
+  /** Most requests in one batch. */
+  maxBatchLength: number
+  /** eth_getLogs: largest toBlock - fromBlock (geth's --rpc.rangelimit). */
+  maxLogBlockRange: number
+  /** eth_getLogs: most logs in one answer. */
+  maxLogResults: number
+  /**
+   * Lowest priority fee eth_maxPriorityFeePerGas suggests (and eth_gasPrice adds to the base fee) on chains that
+   * charge fees; gas-free chains (baseFeeMode 'zero') suggest 0 until transactions there pay tips.
+   */
+  gasPriceFloor: bigint
+}
+
+export const defaultRpcOptions: RpcOptions = {
+  host: '127.0.0.1',
+  port: 8545,
+  maxBodyBytes: 5 * 1024 * 1024,
+  maxBatchLength: 1000,
+  maxLogBlockRange: 10_000,
+  maxLogResults: 10_000,
+  gasPriceFloor: 1_000_000_000n,
+}
+
+export interface RpcDeps {
+  spec: ChainSpec
+  chain: Chain
+  execution: Execution
+  txpool: TxPool
+  crypto: Crypto
+  clientVersion: string
+  /** The validator's address, or undefined on a follower. */
+  coinbase: Uint8Array | undefined
+  log: Logger
+}
+
+/** What every namespace is built from. */
+export interface RpcContext {
+  opts: RpcOptions
+  deps: RpcDeps
+}

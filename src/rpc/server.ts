@@ -1,0 +1,92 @@
+/**
+ * JSON-RPC over HTTP with fastify: POST / with a JSON body (any content type is read as JSON, so curl -d works),
+ * CORS open to any origin (wallets and dApps call from browsers), body size limit answered with HTTP 413.
+ */
+import type { AddressInfo } from 'node:net'
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import { Dispatcher, type MethodTable } from './dispatcher.js'
+import { ErrorCode } from './errors.js'
+import { ethMethods } from './eth.js'
+import { netMethods } from './net.js'
+import type { RpcContext, RpcDeps, RpcOptions } from './options.js'
+import { web3Methods } from './web3.js'
+
+/** Every public method, by name. */
+export function createMethods(ctx: RpcContext): MethodTable {
+  return { ...web3Methods(ctx), ...netMethods(ctx), ...ethMethods(ctx) }
+}
+
+/** The dispatcher over every public namespace; transports (HTTP, WebSocket) share it. */
+export function createDispatcher(opts: RpcOptions, deps: RpcDeps): Dispatcher {
+  return new Dispatcher(createMethods({ opts, deps }), { maxBatchLength: opts.maxBatchLength }, deps.log)
+}
+
+function errorBody(code: number, message: string): string {
+  return JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } })
+}
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+}
+
+export class RpcServer {
+  private constructor(
+    private readonly app: FastifyInstance,
+    readonly url: string,
+    readonly dispatcher: Dispatcher,
+  ) {}
+
+  static async start(opts: RpcOptions, deps: RpcDeps): Promise<RpcServer> {
+    const dispatcher = createDispatcher(opts, deps)
+    const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
+    const log = deps.log
+
+    app.removeAllContentTypeParsers()
+    app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
+
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.header('Access-Control-Allow-Origin', '*')
+    })
+    app.options('*', async (request, reply) => {
+      reply
+        .header('Access-Control-Allow-Methods', 'POST, GET, OPTIONS')
+        .header('Access-Control-Allow-Headers', request.headers['access-control-request-headers'] ?? 'Content-Type')
+        .header('Access-Control-Max-Age', '600')
+        .code(204)
+        .send()
+    })
+    // Health checks (and geth) answer a bare GET with 200.
+    app.get('/', async (_request, reply) => reply.code(200).send())
+    app.post('/', async (request, reply) => {
+      const body = typeof request.body === 'string' ? request.body : ''
+      const response = await dispatcher.handleText(body)
+      reply.header('Content-Type', 'application/json')
+      // Only notifications: nothing to answer.
+      return reply.code(200).send(response ?? '')
+    })
+
+    app.setErrorHandler((error: FastifyError, _request, reply) => {
+      reply.header('Content-Type', 'application/json')
+      if (error.statusCode === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return reply
+          .code(413)
+          .send(errorBody(ErrorCode.InvalidRequest, `request body too large (limit ${opts.maxBodyBytes} bytes)`))
+      }
+      if (error.statusCode !== undefined && error.statusCode < 500) {
+        return reply.code(error.statusCode).send(errorBody(ErrorCode.InvalidRequest, error.message))
+      }
+      log.error({ err: error }, 'rpc http request failed')
+      return reply.code(500).send(errorBody(ErrorCode.InternalError, 'internal error'))
+    })
+
+    await app.listen({ host: opts.host, port: opts.port })
+    const port = (app.server.address() as AddressInfo).port
+    const url = urlOf(opts.host, port)
+    log.info({ url, methods: dispatcher.methodNames.length }, 'json-rpc server listening')
+    return new RpcServer(app, url, dispatcher)
+  }
+
+  async close(): Promise<void> {
+    await this.app.close()
+  }
+}
