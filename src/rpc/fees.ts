@@ -178,7 +178,7 @@ export function feeMethods(ctx: RpcContext): MethodTable {
     const lastHeader = (last as Block).header
     result.baseFeePerGas.push(quantity(expectedBaseFee(spec, lastHeader)))
     result.baseFeePerBlobGas.push(
-      quantity(lastHeader.excessBlobGas === undefined ? 0n : lastHeader.calcNextBlobGasPrice(spec.common)),
+      quantity(lastHeader.excessBlobGas === undefined ? 0n : lastHeader.calcNextBlobGasPrice(lastHeader.common)),
     )
     if (rewardPercentiles !== undefined && rewardPercentiles.length > 0) {
       const { oldestBlock, ...rest } = result

@@ -90,21 +90,28 @@ export class QbftEngine {
     await this.producing
   }
 
-  private schedule(): void {
+  /** Arms the block timer: at parent time + block period, or at `retryAt` (ms) after a skipped empty block. */
+  private schedule(retryAt?: number): void {
     if (!this.running) return
     const { blockPeriodSeconds } = this.deps.spec.qbft
     const parent = this.deps.chain.head
-    const due = (Number(parent.header.timestamp) + blockPeriodSeconds) * 1000
+    const due = retryAt ?? (Number(parent.header.timestamp) + blockPeriodSeconds) * 1000
     this.timer = this.clock.setTimeout(
       () => {
-        this.producing = this.produce().finally(() => this.schedule())
+        let next: number | undefined
+        this.producing = this.produce()
+          .then((retry) => {
+            next = retry
+          })
+          .finally(() => this.schedule(next))
       },
       Math.max(0, due - this.clock.now()),
     )
   }
 
-  private async produce(): Promise<void> {
-    if (!this.running || this.address === undefined || this.deps.validatorKey === undefined) return
+  /** Proposes, seals and imports the next block; returns when to try again if it chose to skip an empty block. */
+  private async produce(): Promise<number | undefined> {
+    if (!this.running || this.address === undefined || this.deps.validatorKey === undefined) return undefined
     const { spec, chain, execution, txpool, log } = this.deps
     const parent = chain.head
     const { blockPeriodSeconds, emptyBlockPeriodSeconds } = spec.qbft
@@ -118,7 +125,9 @@ export class QbftEngine {
       emptyBlockPeriodSeconds > 0 &&
       timestamp < parent.header.timestamp + BigInt(emptyBlockPeriodSeconds)
     ) {
-      return // Besu's empty-block period: no empty block until it has passed (re-checked every block period).
+      // Besu's empty-block period: no empty block before it has passed; look again after one block period.
+      const emptyDue = (Number(parent.header.timestamp) + emptyBlockPeriodSeconds) * 1000
+      return Math.min(emptyDue, this.clock.now() + blockPeriodSeconds * 1000)
     }
     const extraData = encodeExtraData({
       vanity: new Uint8Array(32),
@@ -154,7 +163,7 @@ export class QbftEngine {
     } catch (e) {
       log.error({ err: e, number: parent.header.number + 1n }, 'block production failed')
       if (!equalsBytes(execution.stateRoot, parent.header.stateRoot)) await execution.reset(parent.header.stateRoot)
-      return
+      return this.clock.now() + blockPeriodSeconds * 1000
     }
     await txpool.onBlockImported(block.transactions as TypedTransaction[])
     log.info(
@@ -167,5 +176,6 @@ export class QbftEngine {
       },
       'sealed block',
     )
+    return undefined
   }
 }
