@@ -62,8 +62,10 @@ function parseBenchArgs(argv: string[]): BenchArgs {
   return args
 }
 
+const benchStartedAt = performance.now()
 const progress = (message: string): void => {
-  process.stderr.write(`[bench] ${message}\n`)
+  const elapsed = ((performance.now() - benchStartedAt) / 1000).toFixed(1).padStart(6)
+  process.stderr.write(`[bench ${elapsed} s] ${message}\n`)
 }
 
 async function bench(args: BenchArgs, tempDir: string, onNode: (node: NodeProcess) => void): Promise<string> {
@@ -99,7 +101,7 @@ async function bench(args: BenchArgs, tempDir: string, onNode: (node: NodeProces
   const load: LoadOptions = { ...SETUP_LOAD, timeLimitMs: args.timeLimitSeconds * 1000 }
   const result = await runLoad(rpc, node, txs, load)
   progress('reading receipts (not timed)')
-  const receipts = await summariseReceipts(rpc, txs, result, load.batchSize)
+  const receipts = await summariseReceipts(rpc, txs, result)
   const peakRssMiB = await node.peakRssMiB()
   const kinds = [args.transfers > 0 ? 'transfer' : '', args.erc20 > 0 ? 'erc20' : ''].filter((k) => k !== '')
   return renderReport({

@@ -165,26 +165,29 @@ export interface ReceiptSummary {
   missing: number
 }
 
-/** Reads the receipt of every included transaction (not timed) and counts reverted ones per kind. */
+/**
+ * Reads the receipts of every block that included one of `txs` (not timed; eth_getBlockReceipts, one block per
+ * call) and counts the reverted ones per kind.
+ */
 export async function summariseReceipts(
   rpc: RpcClient,
   txs: readonly SignedTx[],
   result: LoadResult,
-  batchSize: number,
 ): Promise<ReceiptSummary> {
   const summary: ReceiptSummary = { failed: new Map(), missing: 0 }
-  const includedIndices = txs.flatMap((_, i) => (result.inclusions[i] === undefined ? [] : [i]))
-  for (let start = 0; start < includedIndices.length; start += batchSize) {
-    const batch = includedIndices.slice(start, start + batchSize)
-    const outcomes = await rpc.batch(batch.map((i) => ({ method: 'eth_getTransactionReceipt', params: [txs[i].hash] })))
-    outcomes.forEach((o, j) => {
-      const receipt = o.ok ? (o.result as { status?: string } | null) : null
-      if (receipt === null) summary.missing++
-      else if (receipt.status !== '0x1') {
-        const kind = txs[batch[j]].kind
-        summary.failed.set(kind, (summary.failed.get(kind) ?? 0) + 1)
-      }
-    })
+  const indexByHash = new Map(txs.map((tx, i) => [tx.hash.toLowerCase(), i]))
+  const seen = new Set<number>()
+  for (const number of [...result.blocks.keys()].sort((a, b) => a - b)) {
+    const receipts = await rpc.call<{ transactionHash: string; status?: string }[] | null>('eth_getBlockReceipts', [
+      toQuantity(number),
+    ])
+    for (const receipt of receipts ?? []) {
+      const i = indexByHash.get(receipt.transactionHash.toLowerCase())
+      if (i === undefined) continue
+      seen.add(i)
+      if (receipt.status !== '0x1') summary.failed.set(txs[i].kind, (summary.failed.get(txs[i].kind) ?? 0) + 1)
+    }
   }
+  summary.missing = result.inclusions.filter((inclusion, i) => inclusion !== undefined && !seen.has(i)).length
   return summary
 }

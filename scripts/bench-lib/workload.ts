@@ -87,7 +87,7 @@ export async function setUpToken(
   }
   const result = await runLoad(rpc, node, txs, load)
   assertAllMined('token set-up', txs, result)
-  const receipts = await summariseReceipts(rpc, txs, result, load.batchSize)
+  const receipts = await summariseReceipts(rpc, txs, result)
   const failed = [...receipts.failed.values()].reduce((a, b) => a + b, 0)
   if (failed > 0 || receipts.missing > 0) {
     throw new Error(`token set-up: ${failed} reverted and ${receipts.missing} missing receipts`)
@@ -116,9 +116,9 @@ export async function signWorkload(
   token: Token | undefined,
 ): Promise<SignedTx[]> {
   const kinds: TxKind[] = []
-  for (let t = 0, e = 0; t < transfers || e < erc20Transfers; ) {
-    if (t++ < transfers) kinds.push('transfer')
-    if (e++ < erc20Transfers) kinds.push('erc20')
+  for (let j = 0; j < Math.max(transfers, erc20Transfers); j++) {
+    if (j < transfers) kinds.push('transfer')
+    if (j < erc20Transfers) kinds.push('erc20')
   }
   const nonces = new Array<number>(senders.length).fill(0)
   const txs: SignedTx[] = []

@@ -80,7 +80,8 @@ export function createCrypto(): Crypto {
           .keccak('keccak256')
           .update(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
           .digest()
-        return new Uint8Array(digest.buffer, digest.byteOffset, 32)
+        // A standalone copy: some @ethereumjs code reads `hash.buffer` ignoring the view's byte offset.
+        return new Uint8Array(digest)
       }
     : (data: Uint8Array): Uint8Array => keccak_256(data)
   const sha256 = (data: Uint8Array): Uint8Array => nobleSha256(data)
