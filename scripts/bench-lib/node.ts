@@ -87,9 +87,10 @@ export class NodeProcess {
       '--validator-key',
       opts.validatorKeyFile,
       '--log-level',
-      'warn',
+      process.env.POLIS_BENCH_LOG_LEVEL ?? 'warn',
     ]
-    return new NodeProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }))
+    const nodeFlags = (process.env.POLIS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+    return new NodeProcess(spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
   }
 
   get pid(): number | undefined {

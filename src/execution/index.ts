@@ -3,17 +3,20 @@
  * execution (eth_call, eth_estimateGas) on any historical state.
  */
 import type { Block, HeaderData } from '@ethereumjs/block'
+import { paramsBlock } from '@ethereumjs/block'
 import type { Blockchain } from '@ethereumjs/blockchain'
 import type { Common, GenesisState } from '@ethereumjs/common'
-import { createMPT } from '@ethereumjs/mpt'
+import { paramsEVM } from '@ethereumjs/evm'
+import { createMPT, type MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
-import type { TypedTransaction } from '@ethereumjs/tx'
+import { paramsTx, type TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
 import { bytesToHex, equalsBytes } from '@ethereumjs/util'
 import { createVM, paramsVM, type RunBlockResult, runBlock, type TxReceipt, type VM } from '@ethereumjs/vm'
 import { type Database, Prefix } from '../db/index.js'
 import { type BuiltBlock, buildBlock } from './build.js'
 import { type CallRequest, type CallResult, callOnState, estimateGasOnState } from './call.js'
+import { installParamsMemo } from './paramsMemo.js'
 
 export type { BuiltBlock, RejectedTx } from './build.js'
 export { CallError, type CallRequest, type CallResult, ExecutionRevertedError } from './call.js'
@@ -77,6 +80,7 @@ export class Execution {
   private constructor(
     readonly vm: VM,
     private readonly stateManager: MerkleStateManager,
+    private readonly trie: MerklePatriciaTrie,
     private readonly deps: ExecutionDeps,
     headStateRoot: Uint8Array,
   ) {
@@ -88,6 +92,7 @@ export class Execution {
     deps: ExecutionDeps & { genesisState: GenesisState; headStateRoot: Uint8Array; genesisStateRoot: Uint8Array },
   ): Promise<Execution> {
     const common = deps.common
+    installParamsMemo(common, [paramsBlock, paramsTx, paramsEVM, vmParams])
     const trie = await createMPT({
       db: deps.db.ethereumjsDB(Prefix.State, { hexKeys: true }),
       useKeyHashing: true,
@@ -118,7 +123,7 @@ export class Execution {
     }
     await stateManager.setStateRoot(deps.headStateRoot)
     const vm = await createVM({ common, blockchain: deps.blockchain, stateManager, params: vmParams })
-    return new Execution(vm, stateManager, deps, deps.headStateRoot)
+    return new Execution(vm, stateManager, trie, deps, deps.headStateRoot)
   }
 
   /** Computes the state root of a genesis allocation in memory, without touching the database. */
@@ -212,7 +217,7 @@ export class Execution {
   }
 
   private async withQueryVM<T>(block: Block, fn: (vm: VM) => Promise<T>): Promise<T> {
-    const stateManager = (await this.stateManagerAt(block.header.stateRoot)).shallowCopy(false)
+    const stateManager = await this.uncachedStateManager(block.header.stateRoot)
     const common = this.deps.common.copy()
     common.setHardforkBy({ blockNumber: block.header.number, timestamp: block.header.timestamp })
     const vm = await createVM({ common, blockchain: this.deps.blockchain, stateManager, params: vmParams })
@@ -224,15 +229,25 @@ export class Execution {
     }
   }
 
+  /**
+   * A state manager at `stateRoot` sharing the trie database but none of the head's caches (copying those
+   * would allocate the head's cache sizes per view).
+   */
+  private async uncachedStateManager(stateRoot: Uint8Array): Promise<MerkleStateManager> {
+    const trie = this.trie.shallowCopy(false, { cacheSize: 10_000 })
+    const sm = new MerkleStateManager({ trie, common: this.deps.common })
+    if (!(await sm.hasStateRoot(stateRoot))) {
+      throw new ExecutionError('MISSING_STATE', `state ${bytesToHex(stateRoot)} is not available`)
+    }
+    await sm.setStateRoot(stateRoot)
+    return sm
+  }
+
   private async stateManagerAt(stateRoot: Uint8Array): Promise<MerkleStateManager> {
     const key = bytesToHex(stateRoot)
     const cached = this.views.get(key)
     if (cached) return cached
-    const sm = this.stateManager.shallowCopy(false)
-    if (!(await sm.hasStateRoot(stateRoot))) {
-      throw new ExecutionError('MISSING_STATE', `state ${key} is not available`)
-    }
-    await sm.setStateRoot(stateRoot)
+    const sm = await this.uncachedStateManager(stateRoot)
     // Keep views of the few most recent roots (latest, and the block before it while a new block lands).
     this.views.set(key, sm)
     if (this.views.size > 4) this.views.delete(this.views.keys().next().value as string)

@@ -46,7 +46,7 @@ export interface QbftEngineDeps {
 }
 
 /** Share of the block period a proposer spends adding transactions, leaving time to seal and import. */
-const BUILD_SHARE = 0.6
+const BUILD_SHARE = 0.75
 
 /**
  * Drives block production. With a single validator the quorum is 1: at each block time the validator proposes,
