@@ -127,6 +127,17 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
   }
 
+  /** The canonical header at `number`, without reading the block body. */
+  async getHeaderByNumber(number: bigint): Promise<BlockHeader | undefined> {
+    if (number > this.headBlock.header.number || number < 0n) return undefined
+    if (number === this.headBlock.header.number) return this.headBlock.header
+    try {
+      return await this.blockchain.getCanonicalHeader(number)
+    } catch {
+      return undefined
+    }
+  }
+
   async getBlockByHash(hash: Uint8Array): Promise<Block | undefined> {
     if (equalsBytes(hash, this.headBlock.hash())) return this.headBlock
     try {

@@ -71,7 +71,6 @@ export function logMethods(ctx: RpcContext): MethodTable {
   const tooMany = () => new RpcError(ErrorCode.LimitExceeded, `query returned more than ${maxLogResults} results`)
 
   async function logsOf(block: Block, matcher: LogMatcher, out: RpcLog[]): Promise<void> {
-    if (!matcher.mayMatch(block.header.logsBloom)) return
     const receipts = await chain.getReceipts(block.hash())
     if (receipts === undefined) return
     let logIndex = 0
@@ -92,7 +91,7 @@ export function logMethods(ctx: RpcContext): MethodTable {
     if (filter.blockHash !== undefined) {
       const block = await chain.getBlockByHash(filter.blockHash)
       if (block === undefined) throw serverError('unknown block')
-      await logsOf(block, matcher, out)
+      if (matcher.mayMatch(block.header.logsBloom)) await logsOf(block, matcher, out)
       return out
     }
     const head = chain.head.header.number
@@ -105,8 +104,11 @@ export function logMethods(ctx: RpcContext): MethodTable {
       const end = start + BigInt(SCAN_CONCURRENCY) - 1n < to ? start + BigInt(SCAN_CONCURRENCY) - 1n : to
       const numbers: bigint[] = []
       for (let n = start; n <= end; n++) numbers.push(n)
-      const blocks = await Promise.all(numbers.map((n) => chain.getBlockByNumber(n)))
-      for (const block of blocks) {
+      // Headers first: only blocks whose bloom may match are read whole.
+      const headers = await Promise.all(numbers.map((n) => chain.getHeaderByNumber(n)))
+      for (const header of headers) {
+        if (header === undefined || !matcher.mayMatch(header.logsBloom)) continue
+        const block = await chain.getBlockByNumber(header.number)
         if (block !== undefined) await logsOf(block, matcher, out)
       }
     }
