@@ -1,6 +1,6 @@
 /** A small in-memory chain and fake collaborators, enough for the RPC methods without a node. */
 import { readFileSync } from 'node:fs'
-import { type Block, createBlock } from '@ethereumjs/block'
+import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
 import { createFeeMarket1559Tx, createLegacyTx, type TypedTransaction } from '@ethereumjs/tx'
 import {
   type Address,
@@ -142,6 +142,10 @@ export class FakeChain {
 
   async getBlockByNumber(number: bigint): Promise<Block | undefined> {
     return this.blocks[Number(number)]?.block
+  }
+
+  async getHeaderByNumber(number: bigint): Promise<BlockHeader | undefined> {
+    return this.blocks[Number(number)]?.block.header
   }
 
   async getBlockByHash(hash: Uint8Array): Promise<Block | undefined> {
