@@ -38,7 +38,7 @@ describe('block import', () => {
   })
 
   /** Builds the next block with one transfer; leaves the execution state reset so the block can be imported fresh. */
-  async function buildNext(opts: { proposer?: Uint8Array } = {}): Promise<Block> {
+  async function buildNext(opts: { proposer?: Uint8Array; to?: Uint8Array } = {}): Promise<Block> {
     const parent = chain.head
     const tx = createFeeMarket1559Tx(
       {
@@ -46,8 +46,8 @@ describe('block import', () => {
         nonce: 0n,
         maxFeePerGas: 10n ** 10n,
         maxPriorityFeePerGas: 10n ** 9n,
-        gasLimit: 21_000n,
-        to: new Address(hexToBytes(DEV_ACCOUNTS[1].address)),
+        gasLimit: 100_000n,
+        to: new Address(opts.to ?? hexToBytes(DEV_ACCOUNTS[1].address)),
         value: 5n,
       },
       { common: spec.common },
@@ -99,6 +99,13 @@ describe('block import', () => {
     expect(await chain.getTxLocation(block.transactions[0].hash())).toEqual({ blockNumber: 1n, index: 0 })
     const state = await execution.stateAt(chain.head.header.stateRoot)
     expect((await state.getAccount(new Address(hexToBytes(DEV_ACCOUNTS[1].address))))?.balance).toBe(10n ** 22n + 5n)
+  })
+
+  it('includes a call to the KZG point-evaluation precompile as a failed transaction, not a broken block', async () => {
+    const block = await buildNext({ to: hexToBytes(`0x${'0a'.padStart(40, '0')}`) })
+    expect(block.transactions).toHaveLength(1)
+    await chain.importBlock(seal(block))
+    expect((await chain.getReceipts(block.hash()))?.map((r) => r.status)).toEqual([0])
   })
 
   it('rejects a block sealed by a key outside the validator set, and keeps the head', async () => {
