@@ -2,13 +2,27 @@
  * Composition root: builds every module with its dependencies, in start order, and stops them in reverse.
  */
 
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { bytesToHex, hexToBytes } from '@ethereumjs/util'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
 import type { Chain } from './chain/index.js'
-import { QbftEngine, QbftRules } from './consensus/qbft/index.js'
+import {
+  defaultQbftEngineOptions,
+  headerView,
+  QbftEngine,
+  type QbftEngineOptions,
+  QbftRules,
+  ValidatorProvider,
+  VoteProposer,
+  validatorsInHeader,
+} from './consensus/qbft/index.js'
 import { createCrypto } from './crypto/index.js'
 import type { Database } from './db/index.js'
 import type { Execution } from './execution/index.js'
 import type { ChainSpec } from './genesis/index.js'
 import type { Logger } from './log/index.js'
+import { Network, type NetworkOptions, TOPICS } from './net/index.js'
 import { openChain } from './open.js'
 import { defaultRpcOptions, type RpcOptions, RpcServer } from './rpc/index.js'
 import { defaultTxPoolOptions, TxPool, type TxPoolOptions } from './txpool/index.js'
@@ -22,7 +36,46 @@ export interface NodeOptions {
   validatorKey?: Uint8Array
   rpc: Partial<RpcOptions>
   txpool?: Partial<TxPoolOptions>
+  qbft?: Partial<QbftEngineOptions>
+  /** Peer-to-peer networking; absent = a node without peers (the single-validator dev chain). */
+  p2p?: Partial<NetworkOptions>
   log: Logger
+}
+
+/** Gossip without waiting; a failure to send is logged, never thrown (peers also get data by other paths). */
+function publish(network: Network, topic: string, bytes: Uint8Array, log: Logger): void {
+  network.publish(topic, bytes).catch((err) => log.debug({ err, topic }, 'gossip publish failed'))
+}
+
+/** The node key of a node without a validator key: made once, kept in the data directory (owner-only). */
+async function nodeKey(datadir: string): Promise<Uint8Array> {
+  const file = join(datadir, 'nodekey')
+  try {
+    return hexToBytes((await readFile(file, 'utf8')).trim() as `0x${string}`)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+  }
+  const key = secp256k1.utils.randomSecretKey()
+  await mkdir(datadir, { recursive: true })
+  await writeFile(file, `${bytesToHex(key)}\n`, { mode: 0o600 })
+  return key
+}
+
+/** The engine's round state with hex addresses, for qbft_getRoundState. */
+function roundStateJson(engine: QbftEngine): Record<string, unknown> {
+  const status = engine.status()
+  if (status === undefined) return { running: false }
+  return {
+    height: `0x${status.height.toString(16)}`,
+    round: status.round,
+    started: status.started,
+    proposer: bytesToHex(status.proposer),
+    quorum: status.quorum,
+    preparedRound: status.preparedRound ?? null,
+    roundChanges: status.roundChanges.map((r) => ({ round: r.round, from: r.authors.map((a) => bytesToHex(a)) })),
+    roundExpiresInMs: status.roundExpiresInMs ?? null,
+    dropped: { ...status.dropped, ...Object.fromEntries(engine.dropped) },
+  }
 }
 
 export class PolisNode {
@@ -34,6 +87,7 @@ export class PolisNode {
     readonly txpool: TxPool,
     readonly engine: QbftEngine,
     readonly rpc: RpcServer,
+    readonly network: Network | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -43,7 +97,18 @@ export class PolisNode {
     const { spec, db, chain, execution } = await openChain(opts.datadir, opts.genesisFile, crypto)
     try {
       const log = opts.log
-      const rules = new QbftRules(spec.qbft, crypto)
+      const validators = new ValidatorProvider(
+        { epochLength: spec.qbft.epochLength },
+        {
+          getHeader: async (number) => {
+            const header = await chain.getHeaderByNumber(number)
+            return header === undefined ? undefined : headerView(header)
+          },
+        },
+      )
+      chain.on('block', ({ block }) => validators.onBlockImported(headerView(block.header)))
+      const votes = new VoteProposer()
+      const rules = new QbftRules(spec.qbft, crypto, validators)
       chain.attach(execution, rules)
       const txpool = new TxPool(
         { ...defaultTxPoolOptions, ...opts.txpool },
@@ -60,16 +125,45 @@ export class PolisNode {
           },
         },
       )
-      const engine = new QbftEngine({
-        spec,
-        chain,
-        execution,
-        txpool,
-        rules,
-        crypto,
-        log: log.child({ module: 'qbft' }),
-        validatorKey: opts.validatorKey,
-      })
+      const network = opts.p2p
+        ? await Network.create(opts.p2p, {
+            privateKey: opts.validatorKey ?? (await nodeKey(opts.datadir)),
+            crypto,
+            log,
+            status: () => ({
+              chainId: spec.chainId,
+              genesisHash: chain.genesis.hash(),
+              head: { number: chain.head.header.number, hash: chain.head.hash() },
+            }),
+          })
+        : undefined
+      const engine = new QbftEngine(
+        { ...defaultQbftEngineOptions, ...opts.qbft },
+        {
+          spec,
+          db,
+          chain,
+          execution,
+          txpool,
+          rules,
+          validators,
+          votes,
+          crypto,
+          log: log.child({ module: 'qbft' }),
+          validatorKey: opts.validatorKey,
+          transport: network && {
+            publishMessage: (bytes) => publish(network, TOPICS.qbft, bytes, log),
+            publishBlock: (bytes) => publish(network, TOPICS.block, bytes, log),
+          },
+        },
+      )
+      if (network) {
+        network.subscribe(TOPICS.qbft, (bytes) => engine.onMessage(bytes))
+        network.subscribe(TOPICS.block, (bytes) => engine.onBlock(bytes))
+        network.subscribe(TOPICS.tx, (bytes) => {
+          txpool.addRaw(bytes).catch(() => {})
+        })
+      }
       const rpc = await RpcServer.start(
         { ...defaultRpcOptions, ...opts.rpc },
         {
@@ -81,9 +175,25 @@ export class PolisNode {
           clientVersion: CLIENT_VERSION,
           coinbase: engine.validatorAddress,
           log: log.child({ module: 'rpc' }),
+          broadcastTransaction: network && ((raw) => publish(network, TOPICS.tx, raw, log)),
+          peerCount: network ? () => network.peerCount : undefined,
+          qbft: {
+            validatorsOfBlock: async (number) => {
+              const header = await chain.getHeaderByNumber(number)
+              if (header === undefined) return undefined
+              return number === 0n ? validators.validatorsAfter(headerView(header)) : validatorsInHeader(header)
+            },
+            nextValidators: () => validators.validatorsAfter(headerView(chain.head.header)),
+            proposeVote: (address, add) => votes.propose(address, add),
+            discardVote: (address) => votes.discard(address),
+            pendingVotes: () => votes.pending(),
+            requestTimeoutSeconds: () => engine.requestTimeoutSeconds,
+            roundState: () => roundStateJson(engine),
+          },
         },
       )
-      engine.start()
+      await network?.start()
+      await engine.start()
       log.info(
         {
           chainId: Number(spec.chainId),
@@ -91,10 +201,12 @@ export class PolisNode {
           rpc: rpc.url,
           crypto: crypto.backend,
           datadir: opts.datadir,
+          peerId: network?.peerId,
+          p2p: network?.multiaddrs,
         },
         'node started',
       )
-      return new PolisNode(spec, db, chain, execution, txpool, engine, rpc, log)
+      return new PolisNode(spec, db, chain, execution, txpool, engine, rpc, network, log)
     } catch (e) {
       await db.close()
       throw e
@@ -104,6 +216,7 @@ export class PolisNode {
   async stop(): Promise<void> {
     await this.rpc.close()
     await this.engine.stop()
+    await this.network?.stop()
     await this.db.close()
     this.log.info('node stopped')
   }

@@ -37,6 +37,8 @@ export interface SealedBlock {
 export interface ConsensusRules {
   /** Throws BlockImportError when `block` breaks a consensus rule relative to `parent`. */
   validateBlock(block: SealedBlock, parent: Block): void | Promise<void>
+  /** The same without the seals: what a proposed block must satisfy before it is executed. */
+  validateHeader(block: Block, parent: Block): unknown
 }
 
 export interface ImportedBlock {
@@ -163,6 +165,13 @@ export class Chain extends EventEmitter<ChainEvents> {
   async getTxLocation(txHash: Uint8Array): Promise<TxLocation | undefined> {
     const bytes = await this.deps.db.get(Prefix.TxLookup, txHash)
     return bytes === undefined ? undefined : decodeTxLocation(bytes)
+  }
+
+  /** Checks a proposed next block (hashing form, not yet sealed) against the head: every rule but execution and seals. */
+  async checkCandidate(block: Block): Promise<void> {
+    if (!this.rules) throw new Error('chain not attached to consensus')
+    this.validateHeader(block, this.headBlock)
+    await this.rules.validateHeader(block, this.headBlock)
   }
 
   /**

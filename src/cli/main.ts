@@ -5,13 +5,21 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { hexToBytes } from '@ethereumjs/util'
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { mergeConfig, type NodeConfig, readConfigFile } from '../config/index.js'
 import { createCrypto } from '../crypto/index.js'
 import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_MNEMONIC, DEV_VALIDATOR } from '../genesis/index.js'
 import { createLogger } from '../log/index.js'
 import { PolisNode } from '../node.js'
 import { openChain } from '../open.js'
+import { generateNetwork } from './genesis.js'
 
 const DEFAULT_DATADIR = join(homedir(), '.polis', 'dev')
+
+function parsePositive(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number')
+  return n
+}
 
 function parsePort(value: string): number {
   const port = Number(value)
@@ -43,27 +51,67 @@ function printDevWarning(): void {
   process.stderr.write(`${lines.join('\n')}\n`)
 }
 
-async function run(opts: {
+interface RunFlags {
+  config?: string
   datadir?: string
   genesis?: string
-  rpcHost: string
-  rpcPort: number
+  rpcHost?: string
+  rpcPort?: number
+  rpcApi?: string
   validatorKey?: string
-  logLevel: string
-}): Promise<void> {
-  const dev = opts.genesis === undefined
-  const genesisFile = dev ? DEV_GENESIS_FILE : resolve(opts.genesis as string)
-  const datadir = resolve(opts.datadir ?? DEFAULT_DATADIR)
-  const log = createLogger(opts.logLevel as 'info')
+  logLevel?: string
+  p2pListen?: string
+  staticPeers?: string
+  maxRoundTimeout?: number
+}
+
+const list = (value: string | undefined) =>
+  value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean)
+
+async function run(flags: RunFlags): Promise<void> {
+  const fromFile = flags.config === undefined ? {} : await readConfigFile(resolve(flags.config))
+  const config = mergeConfig(fromFile, {
+    datadir: flags.datadir === undefined ? undefined : resolve(flags.datadir),
+    genesis: flags.genesis === undefined ? undefined : resolve(flags.genesis),
+    validatorKey: flags.validatorKey === undefined ? undefined : resolve(flags.validatorKey),
+    logLevel: flags.logLevel as NodeConfig['logLevel'],
+    rpcHost: flags.rpcHost,
+    rpcPort: flags.rpcPort,
+    rpcApis: list(flags.rpcApi),
+    p2pListen: list(flags.p2pListen),
+    staticPeers: list(flags.staticPeers),
+    maxRoundTimeoutSeconds: flags.maxRoundTimeout,
+  })
+  const dev = config.genesis === undefined
+  const genesisFile = config.genesis ?? DEV_GENESIS_FILE
+  const datadir = config.datadir ?? DEFAULT_DATADIR
+  const log = createLogger(config.logLevel ?? 'info')
   let validatorKey: Uint8Array | undefined
-  if (opts.validatorKey !== undefined) validatorKey = await readKeyFile(opts.validatorKey)
+  if (config.validatorKey !== undefined) validatorKey = await readKeyFile(config.validatorKey)
   else if (dev) validatorKey = hexToBytes(DEV_VALIDATOR.privateKey)
   if (dev) printDevWarning()
+  const networked = config.p2pListen !== undefined || config.staticPeers !== undefined
   const node = await PolisNode.start({
     datadir,
     genesisFile,
     validatorKey,
-    rpc: { host: opts.rpcHost, port: opts.rpcPort },
+    rpc: {
+      host: config.rpcHost ?? '127.0.0.1',
+      port: config.rpcPort ?? 8545,
+      ...(config.rpcApis ? { apis: config.rpcApis } : {}),
+    },
+    qbft: config.maxRoundTimeoutSeconds === undefined ? {} : { maxRoundTimeoutSeconds: config.maxRoundTimeoutSeconds },
+    p2p: networked
+      ? {
+          ...(config.p2pListen ? { listen: config.p2pListen } : {}),
+          staticPeers: config.staticPeers ?? [],
+        }
+      : undefined,
     log,
   })
   let stopping = false
@@ -100,11 +148,16 @@ const program = new Command()
 program
   .command('run', { isDefault: true })
   .description('run a node (without --genesis: a single-validator dev chain on the embedded dev genesis)')
+  .option('--config <file>', 'TOML config file (flags override it)')
   .option('--datadir <dir>', `data directory (default ${DEFAULT_DATADIR})`)
   .option('--genesis <file>', 'genesis.json of the chain (default: the embedded dev genesis)')
-  .option('--rpc-host <host>', 'JSON-RPC listen address', '127.0.0.1')
-  .option('--rpc-port <port>', 'JSON-RPC port', parsePort, 8545)
+  .option('--rpc-host <host>', 'JSON-RPC listen address (default 127.0.0.1)')
+  .option('--rpc-port <port>', 'JSON-RPC port (default 8545)', parsePort)
+  .option('--rpc-api <list>', 'JSON-RPC namespaces, comma-separated (default eth,net,web3; add qbft for voting)')
   .option('--validator-key <file>', "file holding this validator's hex private key")
+  .option('--p2p-listen <multiaddrs>', 'libp2p listen addresses, comma-separated (enables networking)')
+  .option('--static-peers <multiaddrs>', 'peers to keep connected, comma-separated /ip4/…/tcp/…/p2p/<id>')
+  .option('--max-round-timeout <seconds>', 'cap of the doubling QBFT round timeout (default 30)', parsePositive)
   .addOption(
     new Option('--log-level <level>', 'log level')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
@@ -118,6 +171,35 @@ program
   .requiredOption('--genesis <file>', 'genesis.json of the chain')
   .requiredOption('--datadir <dir>', 'data directory')
   .action(init)
+
+program
+  .command('genesis')
+  .description('generate validator keys, a QBFT genesis and one config per node for a new network')
+  .requiredOption('--validators <n>', 'number of validators', parsePositive)
+  .requiredOption('--out <dir>', 'output directory')
+  .option('--chain-id <id>', 'chain id', parsePositive, 1337)
+  .option('--host <ip>', 'address the nodes listen on', '127.0.0.1')
+  .option('--rpc-port <port>', 'JSON-RPC port of the first node; the others add 10 each', parsePort, 8545)
+  .option('--p2p-port <port>', 'libp2p port of the first node; the others add 1 each', parsePort, 30303)
+  .option('--block-period <seconds>', 'QBFT block period', parsePositive, 1)
+  .option('--dev-account', 'prefund the first well-known dev account (public key: local networks only)', false)
+  .action(async (o) => {
+    const nodes = await generateNetwork(
+      {
+        validators: o.validators,
+        out: resolve(o.out),
+        chainId: o.chainId,
+        host: o.host,
+        rpcPort: o.rpcPort,
+        rpcPortStep: 10,
+        p2pPort: o.p2pPort,
+        blockPeriodSeconds: o.blockPeriod,
+        devAccount: o.devAccount,
+      },
+      createCrypto(),
+    )
+    for (const n of nodes) process.stdout.write(`${n.address}  ${n.configFile}  ${n.rpcUrl}\n`)
+  })
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`polis: ${e.message}\n`)

@@ -49,6 +49,16 @@ export class Database {
     this.staged.set(bytesToHex(full), { key: full, value: null })
   }
 
+  /**
+   * Writes one record durably right away, outside the staged batch: for what must be on disk before the node acts
+   * on it (a consensus message before it is sent), while a block's writes may still be staged.
+   */
+  async writeNow(prefix: PrefixByte, key: Uint8Array, value: Uint8Array): Promise<void> {
+    const full = prefixed(prefix, key)
+    this.staged.delete(bytesToHex(full))
+    await this.level.put(full, value, { sync: true })
+  }
+
   /** Number of staged writes not yet committed. */
   get pendingWrites(): number {
     return this.staged.size

@@ -12,6 +12,8 @@ export const Prefix = {
   Seals: 0x05,
   /** Node metadata: genesis hash, schema version. */
   Meta: 0x06,
+  /** Consensus messages this validator has sent (so that a restart never contradicts them). */
+  Consensus: 0x07,
 } as const
 
 export type PrefixByte = (typeof Prefix)[keyof typeof Prefix]

@@ -169,6 +169,7 @@ export function ethMethods(ctx: RpcContext): MethodTable {
 
     eth_sendRawTransaction: withParams([required(dataParam)], async (raw) => {
       const txHash = await txpool.addRaw(raw)
+      ctx.deps.broadcastTransaction?.(raw)
       log.debug({ hash: data(txHash) }, 'transaction submitted')
       return data(txHash)
     }),

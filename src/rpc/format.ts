@@ -8,7 +8,7 @@ import { Capability, type TypedTransaction } from '@ethereumjs/tx'
 import { type Address, bytesToBigInt, bytesToHex, createContractAddress } from '@ethereumjs/util'
 import { Bloom } from '@ethereumjs/vm'
 import type { LogTuple, Seals, StoredReceipt } from '../chain/index.js'
-import { decodeExtraData, encodeExtraData } from '../consensus/qbft/index.js'
+import { rawWithExtraData } from '../consensus/qbft/index.js'
 
 export type Hex = `0x${string}`
 
@@ -261,31 +261,6 @@ export function formatReceipts(
   })
 }
 
-/**
- * The header's full QBFT extraData: the chain stores the hashing form (round 0, no seals), the seals beside it.
- * Genesis and blocks without stored seals keep their stored extraData.
- */
-export function fullExtraData(header: BlockHeader, seals: Seals | undefined): Uint8Array {
-  if (header.number === 0n || seals === undefined) return header.extraData
-  try {
-    const extra = decodeExtraData(header.extraData)
-    return encodeExtraData({ ...extra, round: seals.round, committedSeals: seals.committedSeals })
-  } catch {
-    return header.extraData
-  }
-}
-
-/** Position of extraData in a header's RLP list (yellow-paper order). */
-const EXTRA_DATA_INDEX = 12
-
-/** RLP length of the block as it travels (with the full extraData). */
-export function blockSize(block: Block, extraData: Uint8Array): number {
-  const raw = block.raw()
-  const header = [...raw[0]]
-  header[EXTRA_DATA_INDEX] = extraData
-  return RLP.encode([header, ...raw.slice(1)] as Uint8Array[][]).length
-}
-
 /** geth's block fields (a Go map, so keys are sorted); fork fields only where the header has them. */
 export type RpcBlock = Record<string, unknown> & { hash: Hex; number: Hex; transactions: Hex[] | RpcTransaction[] }
 
@@ -310,7 +285,7 @@ export function formatBlock(block: Block, extraData: Uint8Array, transactions: H
   out.receiptsRoot = data(h.receiptTrie)
   if (h.requestsHash !== undefined) out.requestsHash = data(h.requestsHash)
   out.sha3Uncles = data(h.uncleHash)
-  out.size = quantity(blockSize(block, extraData))
+  out.size = quantity(RLP.encode(rawWithExtraData(block, extraData) as unknown as Uint8Array[]).length)
   out.stateRoot = data(h.stateRoot)
   out.timestamp = quantity(h.timestamp)
   out.transactions = transactions

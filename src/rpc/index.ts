@@ -12,4 +12,5 @@ export {
 } from './dispatcher.js'
 export { ErrorCode, type JsonRpcErrorObject, RpcError, toRpcError } from './errors.js'
 export { defaultRpcOptions, type RpcContext, type RpcDeps, type RpcOptions } from './options.js'
+export type { QbftBackend } from './qbft.js'
 export { createDispatcher, createMethods, RpcServer } from './server.js'

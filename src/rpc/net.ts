@@ -9,7 +9,7 @@ export function netMethods(ctx: RpcContext): MethodTable {
     // The network id is the chain id, in decimal, as geth answers it.
     net_version: withParams([], () => chainId.toString(10)),
     net_listening: withParams([], () => true),
-    // No peer-to-peer networking yet: 0 is the true count.
-    net_peerCount: withParams([], () => quantity(0)),
+    // Peers that passed the status handshake; 0 on a node without networking.
+    net_peerCount: withParams([], () => quantity(ctx.deps.peerCount?.() ?? 0)),
   }
 }

@@ -4,6 +4,7 @@ import type { Crypto } from '../crypto/index.js'
 import type { Execution } from '../execution/index.js'
 import type { ChainSpec } from '../genesis/index.js'
 import type { TxPool } from '../txpool/index.js'
+import type { QbftBackend } from './qbft.js'
 
 export interface RpcOptions {
   host: string
@@ -22,6 +23,8 @@ export interface RpcOptions {
    * charge fees; gas-free chains (baseFeeMode 'zero') suggest 0 until transactions there pay tips.
    */
   gasPriceFloor: bigint
+  /** Namespaces served: 'eth', 'net', 'web3' by default; 'qbft' (voting, round state) only when asked for. */
+  apis: string[]
 }
 
 export const defaultRpcOptions: RpcOptions = {
@@ -32,6 +35,7 @@ export const defaultRpcOptions: RpcOptions = {
   maxLogBlockRange: 10_000,
   maxLogResults: 10_000,
   gasPriceFloor: 1_000_000_000n,
+  apis: ['eth', 'net', 'web3'],
 }
 
 export interface RpcDeps {
@@ -44,6 +48,12 @@ export interface RpcDeps {
   /** The validator's address, or undefined on a follower. */
   coinbase: Uint8Array | undefined
   log: Logger
+  /** Connected peers (net_peerCount); absent without networking. */
+  peerCount?: () => number
+  /** Sends an accepted eth_sendRawTransaction to peers (absent without networking). */
+  broadcastTransaction?: (raw: Uint8Array) => void
+  /** Consensus state for the qbft_ namespace (absent on nodes without consensus). */
+  qbft?: QbftBackend
 }
 
 /** What every namespace is built from. */

@@ -5,8 +5,9 @@
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
+import { sealedExtraData } from '../consensus/qbft/index.js'
 import { serverError } from './errors.js'
-import { data, formatBlock, formatTransaction, fullExtraData, inclusionOf, type RpcBlock } from './format.js'
+import { data, formatBlock, formatTransaction, inclusionOf, type RpcBlock } from './format.js'
 import type { RpcContext } from './options.js'
 import type { BlockNumberParam, BlockParam } from './params.js'
 
@@ -45,5 +46,5 @@ export async function renderBlock(ctx: RpcContext, block: Block, fullTransaction
   const transactions = fullTransactions
     ? block.transactions.map((tx, index) => formatTransaction(tx, sender(tx), inclusionOf(block, index)))
     : block.transactions.map((tx) => data(tx.hash()))
-  return formatBlock(block, fullExtraData(block.header, seals), transactions)
+  return formatBlock(block, sealedExtraData(block.header, seals), transactions)
 }

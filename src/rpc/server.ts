@@ -9,11 +9,18 @@ import { ErrorCode } from './errors.js'
 import { ethMethods } from './eth.js'
 import { netMethods } from './net.js'
 import type { RpcContext, RpcDeps, RpcOptions } from './options.js'
+import { qbftMethods } from './qbft.js'
 import { web3Methods } from './web3.js'
 
 /** Every public method, by name. */
 export function createMethods(ctx: RpcContext): MethodTable {
-  return { ...web3Methods(ctx), ...netMethods(ctx), ...ethMethods(ctx) }
+  const apis = new Set(ctx.opts.apis)
+  return {
+    ...(apis.has('web3') ? web3Methods(ctx) : {}),
+    ...(apis.has('net') ? netMethods(ctx) : {}),
+    ...(apis.has('eth') ? ethMethods(ctx) : {}),
+    ...(apis.has('qbft') && ctx.deps.qbft ? qbftMethods(ctx, ctx.deps.qbft) : {}),
+  }
 }
 
 /** The dispatcher over every public namespace; transports (HTTP, WebSocket) share it. */

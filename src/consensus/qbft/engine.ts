@@ -1,22 +1,41 @@
+/**
+ * The QBFT engine: runs the pure round state machine for the next height and executes what it asks for — timers,
+ * building and executing blocks, persisting what this validator signed before sending it, gossip, and importing
+ * the decided block. Events are handled one at a time, in arrival order.
+ */
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Address, bytesToHex, equalsBytes } from '@ethereumjs/util'
 import type { Logger } from 'pino'
-import type { Chain } from '../../chain/index.js'
-import { expectedBaseFee } from '../../chain/index.js'
+import { type Chain, expectedBaseFee } from '../../chain/index.js'
 import type { Crypto } from '../../crypto/index.js'
+import { type Database, Prefix } from '../../db/index.js'
 import type { Execution } from '../../execution/index.js'
 import type { ChainSpec } from '../../genesis/index.js'
 import { ISTANBUL_MIX_HASH, QBFT_DIFFICULTY } from './constants.js'
 import { encodeExtraData } from './extraData.js'
+import { step } from './machine.js'
+import { machineBlockInterface, machineSigner, sealedBlockFromCommit } from './machine-block.js'
+import { decodeSignedLog, encodeSignedLog } from './machine-log.js'
+import { createMachine, type MachineState, type MachineStatus, machineStatus } from './machine-state.js'
+import type { BlockInterface, MachineEvent, MachineOutput } from './machine-types.js'
+import { classifyMessageHeight, decodeMessage, encodeSignedMessage, type QbftMessage } from './messages.js'
 import { containsAddress } from './proposer.js'
 import type { QbftRules } from './rules.js'
-import { createCommitSeal } from './seals.js'
+import { decodeSealedBlock, encodeSealedBlock } from './sealedBlock.js'
+import { headerView, type ValidatorProvider } from './validators.js'
+import type { VoteProposer } from './votes.js'
 
 /** What the engine needs from the transaction pool. */
 export interface PendingTransactions {
   selectForBlock(baseFeePerGas: bigint, gasLimit: bigint): TypedTransaction[]
   onBlockImported(included: TypedTransaction[]): Promise<void>
+}
+
+/** Gossip for consensus messages and decided blocks; absent on a node without peers. */
+export interface ConsensusTransport {
+  publishMessage(bytes: Uint8Array): void
+  publishBlock(bytes: Uint8Array): void
 }
 
 export interface Clock {
@@ -32,150 +51,359 @@ export const systemClock: Clock = {
   },
 }
 
+export interface QbftEngineOptions {
+  /** Cap of the doubling round timeout (Besu has none and stalled networks wait hours). */
+  maxRoundTimeoutSeconds: number
+  /** Messages kept for heights above the current one. */
+  maxFutureMessages: number
+}
+
+export const defaultQbftEngineOptions: QbftEngineOptions = { maxRoundTimeoutSeconds: 30, maxFutureMessages: 2000 }
+
 export interface QbftEngineDeps {
   spec: ChainSpec
+  db: Database
   chain: Chain
   execution: Execution
   txpool: PendingTransactions
   rules: QbftRules
+  validators: ValidatorProvider
+  votes: VoteProposer
   crypto: Crypto
   log: Logger
+  transport?: ConsensusTransport
   clock?: Clock
-  /** This node's validator key; without one the node only follows. */
+  /** This node's validator key; without one the node follows and observes. */
   validatorKey?: Uint8Array
 }
 
 /** Share of the block period a proposer spends adding transactions, leaving time to seal and import. */
-const BUILD_SHARE = 0.75
+const BUILD_SHARE = 0.6
+const SIGNED_LOG_KEY = new TextEncoder().encode('signed-log')
 
-/**
- * Drives block production. With a single validator the quorum is 1: at each block time the validator proposes,
- * executes, seals and imports the block itself. Networked rounds with several validators come with the QBFT
- * message layer; until then a node whose validator set has more than one member does not produce blocks.
- */
 export class QbftEngine {
-  private timer: { cancel(): void } | undefined
-  private running = false
-  private producing: Promise<void> = Promise.resolve()
+  readonly address: Uint8Array | undefined
   private readonly clock: Clock
-  private readonly address: Uint8Array | undefined
+  private readonly blocks: BlockInterface<Block>
+  private machine: MachineState<Block> | undefined
+  private future: QbftMessage[] = []
+  private queue: Promise<void> = Promise.resolve()
+  private running = false
+  private blockTimer: { cancel(): void } | undefined
+  private roundTimer: { cancel(): void; at: number; round: number } | undefined
+  /** The block whose execution is staged right now (by build or validation), by its on-chain hash. */
+  private executed: { hash: Uint8Array; receipts: Awaited<ReturnType<Execution['runBlock']>>['receipts'] } | undefined
+  readonly dropped = new Map<string, number>()
 
-  constructor(private readonly deps: QbftEngineDeps) {
+  constructor(
+    private readonly opts: QbftEngineOptions,
+    private readonly deps: QbftEngineDeps,
+  ) {
     this.clock = deps.clock ?? systemClock
     this.address = deps.validatorKey ? deps.crypto.privateKeyToAddress(deps.validatorKey) : undefined
+    this.blocks = machineBlockInterface({ common: deps.spec.common, crypto: deps.crypto })
   }
 
   get validatorAddress(): Uint8Array | undefined {
     return this.address
   }
 
-  start(): void {
-    const validators = this.deps.rules.validatorsAfter(this.deps.chain.head)
-    if (this.address === undefined || !containsAddress(validators, this.address)) {
-      this.deps.log.info({ validators: validators.map((v) => bytesToHex(v)) }, 'not a validator: following only')
-      return
-    }
-    if (validators.length > 1) {
-      throw new Error(
-        `the validator set has ${validators.length} members; this node can only seal a single-validator chain`,
-      )
-    }
+  get requestTimeoutSeconds(): number {
+    return this.deps.spec.qbft.requestTimeoutSeconds
+  }
+
+  async start(): Promise<void> {
     this.running = true
-    this.schedule()
+    this.deps.chain.on('block', this.onChainBlock)
+    await this.enqueue(() => this.startHeight())
   }
 
   async stop(): Promise<void> {
     this.running = false
-    this.timer?.cancel()
-    await this.producing
+    this.deps.chain.off('block', this.onChainBlock)
+    this.blockTimer?.cancel()
+    this.roundTimer?.cancel()
+    await this.queue
   }
 
-  /** Arms the block timer: at parent time + block period, or at `retryAt` (ms) after a skipped empty block. */
-  private schedule(retryAt?: number): void {
-    if (!this.running) return
-    const { blockPeriodSeconds } = this.deps.spec.qbft
-    const parent = this.deps.chain.head
-    const due = retryAt ?? (Number(parent.header.timestamp) + blockPeriodSeconds) * 1000
-    this.timer = this.clock.setTimeout(
-      () => {
-        let next: number | undefined
-        this.producing = this.produce()
-          .then((retry) => {
-            next = retry
-          })
-          .finally(() => this.schedule(next))
+  /** A consensus message from the network. */
+  onMessage(bytes: Uint8Array): void {
+    let message: QbftMessage
+    try {
+      message = decodeMessage(bytes, this.deps.crypto)
+    } catch {
+      this.count('malformed')
+      return
+    }
+    void this.enqueue(async () => {
+      const machine = this.machine
+      if (machine === undefined) return
+      const where = classifyMessageHeight(message, machine.config.height)
+      if (where === 'current') await this.feed({ type: 'message', message })
+      else if (where === 'future') {
+        this.future.push(message)
+        if (this.future.length > this.opts.maxFutureMessages) this.future.shift()
+      } else this.count('pastHeight')
+    })
+  }
+
+  /** A decided block from the network: imported if it is the next one (its seals prove it was decided). */
+  onBlock(bytes: Uint8Array): void {
+    void this.enqueue(async () => {
+      let sealed: ReturnType<typeof decodeSealedBlock>
+      try {
+        sealed = decodeSealedBlock(bytes, this.deps.spec.common)
+      } catch {
+        this.count('malformedBlock')
+        return
+      }
+      if (sealed.block.header.number !== this.deps.chain.head.header.number + 1n) return
+      await this.resetExecution()
+      try {
+        await this.deps.chain.importBlock(sealed)
+      } catch (e) {
+        this.deps.log.warn({ err: e, number: Number(sealed.block.header.number) }, 'gossiped block refused')
+      }
+    })
+  }
+
+  /** The live round state, for RPC and logs. */
+  status(): (MachineStatus & { roundExpiresInMs: number | undefined }) | undefined {
+    if (this.machine === undefined) return undefined
+    const expires = this.roundTimer ? Math.max(0, this.roundTimer.at - this.clock.now()) : undefined
+    return { ...machineStatus(this.machine), roundExpiresInMs: expires }
+  }
+
+  private readonly onChainBlock = ({ block }: { block: Block }): void => {
+    void this.enqueue(async () => {
+      const machine = this.machine
+      if (machine !== undefined && block.header.number >= machine.config.height) {
+        this.executed = undefined
+        await this.deps.txpool.onBlockImported(block.transactions as TypedTransaction[])
+        await this.startHeight()
+      }
+    })
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(() => (this.running ? task() : undefined))
+    this.queue = run.catch((e) => this.deps.log.error({ err: e }, 'consensus task failed'))
+    return this.queue
+  }
+
+  private count(reason: string): void {
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1)
+  }
+
+  private async startHeight(): Promise<void> {
+    const { chain, spec, validators } = this.deps
+    this.blockTimer?.cancel()
+    this.roundTimer?.cancel()
+    this.roundTimer = undefined
+    const parent = chain.head
+    const height = parent.header.number + 1n
+    const set = await validators.validatorsAfter(headerView(parent.header))
+    const isValidator = this.address !== undefined && containsAddress(set, this.address)
+    const stored = await this.deps.db.get(Prefix.Consensus, SIGNED_LOG_KEY)
+    let log = stored ? decodeSignedLog(stored, this.deps.crypto) : undefined
+    if (log !== undefined && log.height !== height) log = undefined
+    this.machine = createMachine(
+      {
+        height,
+        validators: set,
+        localAddress: this.address ?? new Uint8Array(20),
+        previousProposer: parent.header.number === 0n ? undefined : parent.header.coinbase.bytes,
+        requestTimeoutMs: spec.qbft.requestTimeoutSeconds * 1000,
+        maxRoundTimeoutMs: this.opts.maxRoundTimeoutSeconds * 1000,
+        blocks: this.blocks,
+        signer: isValidator ? machineSigner(this.deps.validatorKey as Uint8Array, this.deps.crypto) : undefined,
       },
+      log,
+    )
+    const buffered = this.future.filter((m) => classifyMessageHeight(m, height) === 'current')
+    this.future = this.future.filter((m) => classifyMessageHeight(m, height) === 'future')
+    this.armBlockTimer(parent)
+    for (const message of buffered) await this.feed({ type: 'message', message })
+  }
+
+  private armBlockTimer(parent: Block): void {
+    const { blockPeriodSeconds } = this.deps.spec.qbft
+    const due = (Number(parent.header.timestamp) + blockPeriodSeconds) * 1000
+    const height = parent.header.number + 1n
+    this.blockTimer = this.clock.setTimeout(
+      () => void this.enqueue(() => this.onBlockTimer(height)),
       Math.max(0, due - this.clock.now()),
     )
   }
 
-  /** Proposes, seals and imports the next block; returns when to try again if it chose to skip an empty block. */
-  private async produce(): Promise<number | undefined> {
-    if (!this.running || this.address === undefined || this.deps.validatorKey === undefined) return undefined
-    const { spec, chain, execution, txpool, log } = this.deps
-    const parent = chain.head
+  private async onBlockTimer(height: bigint): Promise<void> {
+    if (this.machine?.config.height !== height) return
+    const { spec, txpool, chain } = this.deps
     const { blockPeriodSeconds, emptyBlockPeriodSeconds } = spec.qbft
-    const nowSeconds = Math.floor(this.clock.now() / 1000)
-    const timestamp = BigInt(Math.max(Number(parent.header.timestamp) + blockPeriodSeconds, nowSeconds))
-    const baseFeePerGas = expectedBaseFee(spec, parent.header)
-    const gasLimit = parent.header.gasLimit
-    const candidates = txpool.selectForBlock(baseFeePerGas, gasLimit)
-    if (
-      candidates.length === 0 &&
-      emptyBlockPeriodSeconds > 0 &&
-      timestamp < parent.header.timestamp + BigInt(emptyBlockPeriodSeconds)
-    ) {
-      // Besu's empty-block period: no empty block before it has passed; look again after one block period.
+    const parent = chain.head
+    if (emptyBlockPeriodSeconds > 0) {
       const emptyDue = (Number(parent.header.timestamp) + emptyBlockPeriodSeconds) * 1000
-      return Math.min(emptyDue, this.clock.now() + blockPeriodSeconds * 1000)
+      const pending = txpool.selectForBlock(expectedBaseFee(spec, parent.header), parent.header.gasLimit)
+      if (pending.length === 0 && this.clock.now() < emptyDue) {
+        // Besu's empty-block period: no empty block before it has passed; look again after one block period.
+        const retry = Math.min(emptyDue, this.clock.now() + blockPeriodSeconds * 1000) - this.clock.now()
+        this.blockTimer = this.clock.setTimeout(() => void this.enqueue(() => this.onBlockTimer(height)), retry)
+        return
+      }
     }
+    await this.feed({ type: 'blockTimerExpired' })
+  }
+
+  private async feed(event: MachineEvent<Block>): Promise<void> {
+    if (this.machine === undefined) return
+    const { state, outputs } = step(this.machine, event)
+    this.machine = state
+    for (const output of outputs) await this.execute(output)
+  }
+
+  private async execute(output: MachineOutput<Block>): Promise<void> {
+    const height = this.machine?.config.height
+    switch (output.type) {
+      case 'persist':
+        await this.deps.db.writeNow(Prefix.Consensus, SIGNED_LOG_KEY, encodeSignedLog(output.log))
+        return
+      case 'broadcast':
+        this.deps.transport?.publishMessage(encodeSignedMessage(output.message))
+        return
+      case 'armRoundTimer': {
+        this.roundTimer?.cancel()
+        const timer = this.clock.setTimeout(
+          () => void this.enqueue(() => this.onRoundTimer(height, output.round)),
+          output.ms,
+        )
+        this.roundTimer = { cancel: timer.cancel, at: this.clock.now() + output.ms, round: output.round }
+        if (output.round > 0) this.logRound(output.round, output.ms)
+        return
+      }
+      case 'buildBlock':
+        await this.build(output.round)
+        return
+      case 'validateBlock':
+        await this.feed({
+          type: 'blockValidated',
+          round: output.round,
+          digest: output.digest,
+          valid: await this.validate(output.block),
+        })
+        return
+      case 'commit':
+        await this.commit(output.block, output.round, output.seals)
+        return
+      case 'dropped':
+        this.count(output.reason)
+        return
+    }
+  }
+
+  private async onRoundTimer(height: bigint | undefined, round: number): Promise<void> {
+    if (height === undefined || this.machine?.config.height !== height) return
+    await this.feed({ type: 'roundTimerExpired', round })
+  }
+
+  private logRound(round: number, ms: number): void {
+    const status = this.status()
+    this.deps.log.info(
+      {
+        height: Number(status?.height),
+        round,
+        expiresInMs: ms,
+        proposer: status ? bytesToHex(status.proposer) : undefined,
+        quorum: status?.quorum,
+        roundChanges: status?.roundChanges.map((r) => ({ round: r.round, from: r.authors.length })),
+      },
+      'round change',
+    )
+  }
+
+  /** Drops staged execution (an abandoned proposal) so that the head state is clean. */
+  private async resetExecution(): Promise<void> {
+    const { execution, chain } = this.deps
+    this.executed = undefined
+    if (!equalsBytes(execution.stateRoot, chain.head.header.stateRoot))
+      await execution.reset(chain.head.header.stateRoot)
+  }
+
+  private async build(round: number): Promise<void> {
+    const { spec, chain, execution, txpool, votes, validators } = this.deps
+    if (this.address === undefined) return
+    await this.resetExecution()
+    const parent = chain.head
+    const { blockPeriodSeconds } = spec.qbft
+    const timestamp = BigInt(
+      Math.max(Number(parent.header.timestamp) + blockPeriodSeconds, Math.floor(this.clock.now() / 1000)),
+    )
+    const baseFeePerGas = expectedBaseFee(spec, parent.header)
+    const tally = await validators.tallyAfter(headerView(parent.header))
     const extraData = encodeExtraData({
       vanity: new Uint8Array(32),
-      validators: this.deps.rules.validatorsAfter(parent),
-      vote: undefined,
-      round: 0,
+      validators: tally.validators(),
+      vote: votes.nextVote(tally, this.address),
+      round,
       committedSeals: [],
     })
     const started = this.clock.now()
-    let block: Block
+    const built = await execution.buildBlock(
+      parent,
+      {
+        timestamp,
+        gasLimit: parent.header.gasLimit,
+        baseFeePerGas,
+        coinbase: new Address(this.address),
+        difficulty: QBFT_DIFFICULTY,
+        mixHash: ISTANBUL_MIX_HASH,
+        nonce: new Uint8Array(8),
+        extraData,
+      },
+      txpool.selectForBlock(baseFeePerGas, parent.header.gasLimit),
+      { deadline: started + blockPeriodSeconds * 1000 * BUILD_SHARE },
+    )
+    this.executed = { hash: sealedBlockFromCommit(built.block, round, []).block.hash(), receipts: built.receipts }
+    await this.feed({ type: 'blockBuilt', round, block: built.block })
+  }
+
+  /** Executes a proposed block on the head state (staged, not written) and says whether it is valid. */
+  private async validate(block: Block): Promise<boolean> {
+    const { chain, execution } = this.deps
+    const stored = sealedBlockFromCommit(block, 0, []).block
+    if (this.executed !== undefined && equalsBytes(this.executed.hash, stored.hash())) return true
+    await this.resetExecution()
     try {
-      const built = await execution.buildBlock(
-        parent,
-        {
-          timestamp,
-          gasLimit,
-          baseFeePerGas,
-          coinbase: new Address(this.address),
-          difficulty: QBFT_DIFFICULTY,
-          mixHash: ISTANBUL_MIX_HASH,
-          nonce: new Uint8Array(8),
-          extraData,
-        },
-        candidates,
-        { deadline: started + blockPeriodSeconds * 1000 * BUILD_SHARE },
-      )
-      block = built.block
-      const seal = createCommitSeal(block.header, 0, this.deps.validatorKey, this.deps.crypto)
-      await chain.importBlock({ block, seals: { round: 0, committedSeals: [seal] } }, { receipts: built.receipts })
-      if (built.rejected.some((r) => r.invalid)) {
-        log.debug({ rejected: built.rejected.filter((r) => r.invalid).map((r) => r.reason) }, 'transactions left out')
-      }
+      await chain.checkCandidate(stored)
+      const { receipts } = await execution.runBlock(stored, chain.head.header.stateRoot)
+      this.executed = { hash: stored.hash(), receipts }
+      return true
     } catch (e) {
-      log.error({ err: e, number: parent.header.number + 1n }, 'block production failed')
-      if (!equalsBytes(execution.stateRoot, parent.header.stateRoot)) await execution.reset(parent.header.stateRoot)
-      return this.clock.now() + blockPeriodSeconds * 1000
+      this.deps.log.warn({ err: e, number: Number(block.header.number) }, 'invalid proposal')
+      await this.resetExecution()
+      return false
     }
-    await txpool.onBlockImported(block.transactions as TypedTransaction[])
+  }
+
+  private async commit(block: Block, round: number, seals: Uint8Array[]): Promise<void> {
+    const { chain, transport, log } = this.deps
+    const sealed = sealedBlockFromCommit(block, round, seals)
+    const executed = this.executed !== undefined && equalsBytes(this.executed.hash, sealed.block.hash())
+    if (!executed) await this.resetExecution()
+    const receipts = executed ? this.executed?.receipts : undefined
+    this.executed = undefined
+    const started = this.clock.now()
+    await chain.importBlock(sealed, receipts ? { receipts } : undefined)
+    transport?.publishBlock(encodeSealedBlock(sealed))
     log.info(
       {
         number: Number(block.header.number),
-        hash: bytesToHex(block.hash()),
+        hash: bytesToHex(sealed.block.hash()),
+        round,
         txs: block.transactions.length,
-        gasUsed: Number(block.header.gasUsed),
-        ms: this.clock.now() - started,
+        seals: seals.length,
+        importMs: this.clock.now() - started,
       },
-      'sealed block',
+      'block finalized',
     )
-    return undefined
   }
 }

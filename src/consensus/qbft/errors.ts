@@ -6,6 +6,8 @@ export type QbftErrorCode =
   | 'SEAL_NOT_FROM_VALIDATOR'
   | 'INVALID_VALIDATORS'
   | 'INVALID_ROUND'
+  | 'INVALID_BLOCK'
+  | 'INVALID_MESSAGE'
 
 /** Error of the QBFT block format; `code` is stable and safe to match on, `data` carries structured detail. */
 export class QbftError extends Error {

@@ -5,8 +5,9 @@ import type { QbftParams } from '../../genesis/index.js'
 import { ISTANBUL_MIX_HASH, QBFT_DIFFICULTY } from './constants.js'
 import { QbftError } from './errors.js'
 import { decodeExtraData } from './extraData.js'
-import { compareAddresses, containsAddress, sortValidators } from './proposer.js'
+import { compareAddresses, containsAddress } from './proposer.js'
 import { type SealCrypto, validateSeals } from './seals.js'
+import { headerView, type ValidatorProvider } from './validators.js'
 
 const ZERO_NONCE = new Uint8Array(8)
 
@@ -18,16 +19,36 @@ export class QbftRules implements ConsensusRules {
   constructor(
     private readonly params: QbftParams,
     private readonly crypto: SealCrypto,
+    private readonly validators: ValidatorProvider,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Validators that decide the block after `parent`: those listed in the parent's extraData, sorted. */
-  validatorsAfter(parent: Block): Uint8Array[] {
-    return sortValidators(decodeExtraData(parent.header.extraData).validators)
+  /** Validators that decide the block after `parent` (its listed set with the votes up to it applied). */
+  validatorsAfter(parent: Block): Promise<Uint8Array[]> {
+    return this.validators.validatorsAfter(headerView(parent.header))
   }
 
-  validateBlock(sealed: SealedBlock, parent: Block): void {
-    const { header } = sealed.block
+  async validateBlock(sealed: SealedBlock, parent: Block): Promise<void> {
+    const validators = await this.validateHeader(sealed.block, parent)
+    try {
+      validateSeals(sealed.block.header, sealed.seals.round, sealed.seals.committedSeals, validators, this.crypto)
+    } catch (e) {
+      if (e instanceof QbftError) {
+        throw new BlockImportError('INVALID_SEALS', `block ${sealed.block.header.number}: ${e.message}`, {
+          reason: e.code,
+          ...e.data,
+        })
+      }
+      throw e
+    }
+  }
+
+  /**
+   * Every rule but the seals, for a block in its hashing form (also what a proposal must satisfy before it is
+   * executed). Returns the validators deciding the block.
+   */
+  async validateHeader(block: Block, parent: Block): Promise<Uint8Array[]> {
+    const { header } = block
     const number = header.number
     if (header.difficulty !== QBFT_DIFFICULTY) {
       throw new BlockImportError('INVALID_HEADER', `block ${number} difficulty ${header.difficulty}, QBFT requires 1`)
@@ -61,7 +82,7 @@ export class QbftRules implements ConsensusRules {
         `block ${number} header must be in its hashing form (round 0, no seals)`,
       )
     }
-    const validators = this.validatorsAfter(parent)
+    const validators = await this.validatorsAfter(parent)
     const listed = extra.validators
     const sameSet = listed.length === validators.length && listed.every((v, i) => equalsBytes(v, validators[i]))
     const sorted = listed.every((v, i) => i === 0 || compareAddresses(listed[i - 1], v) < 0)
@@ -76,13 +97,6 @@ export class QbftRules implements ConsensusRules {
         proposer: header.coinbase.toString(),
       })
     }
-    try {
-      validateSeals(header, sealed.seals.round, sealed.seals.committedSeals, validators, this.crypto)
-    } catch (e) {
-      if (e instanceof QbftError) {
-        throw new BlockImportError('INVALID_SEALS', `block ${number}: ${e.message}`, { reason: e.code, ...e.data })
-      }
-      throw e
-    }
+    return validators
   }
 }

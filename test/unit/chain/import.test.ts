@@ -6,7 +6,14 @@ import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { Address, hexToBytes } from '@ethereumjs/util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { BlockImportError, type Chain } from '../../../src/chain/index.js'
-import { createCommitSeal, encodeExtraData, ISTANBUL_MIX_HASH, QbftRules } from '../../../src/consensus/qbft/index.js'
+import {
+  createCommitSeal,
+  encodeExtraData,
+  headerView,
+  ISTANBUL_MIX_HASH,
+  QbftRules,
+  ValidatorProvider,
+} from '../../../src/consensus/qbft/index.js'
 import { createCrypto } from '../../../src/crypto/index.js'
 import type { Database } from '../../../src/db/index.js'
 import type { Execution } from '../../../src/execution/index.js'
@@ -28,7 +35,11 @@ describe('block import', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'polis-import-'))
     ;({ spec, db, chain, execution } = await openChain(dir, DEV_GENESIS_FILE, crypto))
-    rules = new QbftRules(spec.qbft, crypto)
+    const validators = new ValidatorProvider(
+      { epochLength: spec.qbft.epochLength },
+      { getHeader: async (n) => ((h) => (h ? headerView(h) : undefined))(await chain.getHeaderByNumber(n)) },
+    )
+    rules = new QbftRules(spec.qbft, crypto, validators)
     chain.attach(execution, rules)
   })
 
@@ -64,7 +75,7 @@ describe('block import', () => {
         nonce: new Uint8Array(8),
         extraData: encodeExtraData({
           vanity: new Uint8Array(32),
-          validators: rules.validatorsAfter(parent),
+          validators: await rules.validatorsAfter(parent),
           vote: undefined,
           round: 0,
           committedSeals: [],

@@ -4,9 +4,14 @@ import { RLP } from '@ethereumjs/rlp'
 import { bytesToHex, createContractAddress } from '@ethereumjs/util'
 import { Bloom } from '@ethereumjs/vm'
 import { describe, expect, it } from 'vitest'
-import { decodeExtraData } from '../../../src/consensus/qbft/index.js'
 import {
-  blockSize,
+  decodeExtraData,
+  decodeSealedBlock,
+  encodeSealedBlock,
+  rawWithExtraData,
+  sealedExtraData,
+} from '../../../src/consensus/qbft/index.js'
+import {
   data,
   effectiveGasPrice,
   effectiveTip,
@@ -14,7 +19,6 @@ import {
   formatReceipt,
   formatReceipts,
   formatTransaction,
-  fullExtraData,
   inclusionOf,
   logsBloom,
   quantity,
@@ -184,21 +188,28 @@ describe('blocks', () => {
   const seals = chain.blocks[1].seals
 
   it('puts the round and committed seals back into extraData; genesis keeps its own', () => {
-    const full = fullExtraData(block.header, seals)
+    const full = sealedExtraData(block.header, seals)
     const decoded = decodeExtraData(full)
     expect(decoded.round).toBe(1)
     expect(decoded.committedSeals).toHaveLength(1)
-    expect(fullExtraData(block.header, undefined)).toEqual(HASHING_EXTRA)
-    expect(fullExtraData(chain.genesis.header, seals)).toEqual(chain.genesis.header.extraData)
+    expect(sealedExtraData(block.header, undefined)).toEqual(HASHING_EXTRA)
+    expect(sealedExtraData(chain.genesis.header, seals)).toEqual(chain.genesis.header.extraData)
+  })
+
+  it('round-trips a sealed block through its wire encoding', () => {
+    const sealed = { block, seals: seals! }
+    const decoded = decodeSealedBlock(encodeSealedBlock(sealed), block.common)
+    expect(decoded.block.hash()).toEqual(block.hash())
+    expect(decoded.seals).toEqual(seals)
   })
 
   it('sizes the block with its full extraData', () => {
-    const full = fullExtraData(block.header, seals)
-    expect(blockSize(block, block.header.extraData)).toBe(block.serialize().length)
+    const full = sealedExtraData(block.header, seals)
+    expect(RLP.encode(rawWithExtraData(block, block.header.extraData) as never).length).toBe(block.serialize().length)
     const header = block.header.raw()
     header[12] = full
     const bytes = RLP.encode([header, block.raw()[1], block.raw()[2], ...block.raw().slice(3)] as never)
-    expect(blockSize(block, full)).toBe(bytes.length)
+    expect(RLP.encode(rawWithExtraData(block, full) as never).length).toBe(bytes.length)
   })
 
   it("has geth's header fields (sorted, no totalDifficulty) and hashes or full txs", () => {

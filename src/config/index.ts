@@ -1,0 +1,99 @@
+/**
+ * Node configuration: a TOML file (`polis run --config FILE`) whose values command-line flags override.
+ * Relative paths in the file are relative to the file's directory.
+ */
+import { readFile } from 'node:fs/promises'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { parse as parseToml } from 'smol-toml'
+import { z } from 'zod'
+
+const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+const port = z.number().int().min(0).max(65535)
+
+export const configFileSchema = z
+  .object({
+    datadir: z.string().optional(),
+    genesis: z.string().optional(),
+    'validator-key': z.string().optional(),
+    'log-level': logLevel.optional(),
+    rpc: z
+      .object({ host: z.string().optional(), port: port.optional(), apis: z.array(z.string()).optional() })
+      .strict()
+      .optional(),
+    p2p: z
+      .object({
+        listen: z.array(z.string()).optional(),
+        'static-peers': z.array(z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+    qbft: z.object({ 'max-round-timeout-seconds': z.number().positive().optional() }).strict().optional(),
+  })
+  .strict()
+
+export type ConfigFile = z.infer<typeof configFileSchema>
+
+/** Settings after merging defaults, the config file and flags; paths are absolute. */
+export interface NodeConfig {
+  datadir?: string
+  genesis?: string
+  validatorKey?: string
+  logLevel?: z.infer<typeof logLevel>
+  rpcHost?: string
+  rpcPort?: number
+  rpcApis?: string[]
+  p2pListen?: string[]
+  staticPeers?: string[]
+  maxRoundTimeoutSeconds?: number
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+/** Reads a TOML config file; errors name the file and every invalid key. */
+export async function readConfigFile(path: string): Promise<NodeConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    throw new ConfigError(
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    )
+  }
+  let raw: unknown
+  try {
+    raw = parseToml(text)
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid TOML: ${(e as Error).message.split('\n')[0]}`)
+  }
+  const parsed = configFileSchema.safeParse(raw)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    throw new ConfigError(`config file ${path}: ${problems.join('; ')}`)
+  }
+  const base = dirname(resolve(path))
+  const abs = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(base, p))
+  const c = parsed.data
+  return {
+    datadir: abs(c.datadir),
+    genesis: abs(c.genesis),
+    validatorKey: abs(c['validator-key']),
+    logLevel: c['log-level'],
+    rpcHost: c.rpc?.host,
+    rpcPort: c.rpc?.port,
+    rpcApis: c.rpc?.apis,
+    p2pListen: c.p2p?.listen,
+    staticPeers: c.p2p?.['static-peers'],
+    maxRoundTimeoutSeconds: c.qbft?.['max-round-timeout-seconds'],
+  }
+}
+
+/** `override` wins where it has a value. */
+export function mergeConfig(base: NodeConfig, override: NodeConfig): NodeConfig {
+  const out: NodeConfig = { ...base }
+  for (const [key, value] of Object.entries(override) as [keyof NodeConfig, unknown][]) {
+    if (value !== undefined) (out as Record<string, unknown>)[key] = value
+  }
+  return out
+}
