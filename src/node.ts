@@ -25,6 +25,7 @@ import type { Logger } from './log/index.js'
 import { Network, type NetworkOptions, TOPICS } from './net/index.js'
 import { openChain } from './open.js'
 import { defaultRpcOptions, type RpcOptions, RpcServer } from './rpc/index.js'
+import { BlockSync, defaultSyncOptions } from './sync/index.js'
 import { defaultTxPoolOptions, TxPool, type TxPoolOptions } from './txpool/index.js'
 
 export const CLIENT_VERSION = `Polis/v0.1.0/${process.platform}-${process.arch}/node${process.versions.node}`
@@ -88,6 +89,7 @@ export class PolisNode {
     readonly engine: QbftEngine,
     readonly rpc: RpcServer,
     readonly network: Network | undefined,
+    private readonly sync: BlockSync | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -192,7 +194,17 @@ export class PolisNode {
           },
         },
       )
+      const sync =
+        network &&
+        new BlockSync(defaultSyncOptions, {
+          spec,
+          chain,
+          network,
+          importBlock: (sealed) => engine.importDecided(sealed),
+          log: log.child({ module: 'sync' }),
+        })
       await network?.start()
+      await sync?.start()
       await engine.start()
       log.info(
         {
@@ -206,7 +218,7 @@ export class PolisNode {
         },
         'node started',
       )
-      return new PolisNode(spec, db, chain, execution, txpool, engine, rpc, network, log)
+      return new PolisNode(spec, db, chain, execution, txpool, engine, rpc, network, sync, log)
     } catch (e) {
       await db.close()
       throw e
@@ -215,6 +227,7 @@ export class PolisNode {
 
   async stop(): Promise<void> {
     await this.rpc.close()
+    await this.sync?.stop()
     await this.engine.stop()
     await this.network?.stop()
     await this.db.close()

@@ -7,7 +7,7 @@ import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Address, bytesToHex, equalsBytes } from '@ethereumjs/util'
 import type { Logger } from 'pino'
-import { type Chain, expectedBaseFee } from '../../chain/index.js'
+import { type Chain, expectedBaseFee, type SealedBlock } from '../../chain/index.js'
 import type { Crypto } from '../../crypto/index.js'
 import { type Database, Prefix } from '../../db/index.js'
 import type { Execution } from '../../execution/index.js'
@@ -165,6 +165,16 @@ export class QbftEngine {
         this.deps.log.warn({ err: e, number: Number(sealed.block.header.number) }, 'gossiped block refused')
       }
     })
+  }
+
+  /** Imports a decided block (from sync) in step with consensus work; rejects if the chain refuses it. */
+  importDecided(sealed: SealedBlock): Promise<void> {
+    let result: Promise<void> = Promise.resolve()
+    return this.enqueue(async () => {
+      await this.resetExecution()
+      result = this.deps.chain.importBlock(sealed).then(() => undefined)
+      await result.catch(() => {})
+    }).then(() => result)
   }
 
   /** The live round state, for RPC and logs. */
