@@ -139,6 +139,7 @@ export class PolisNode {
             }),
           })
         : undefined
+      let sync: BlockSync | undefined
       const engine = new QbftEngine(
         { ...defaultQbftEngineOptions, ...opts.qbft },
         {
@@ -153,6 +154,7 @@ export class PolisNode {
           crypto,
           log: log.child({ module: 'qbft' }),
           validatorKey: opts.validatorKey,
+          onBehind: (number) => sync?.behind(number),
           transport: network && {
             publishMessage: (bytes) => publish(network, TOPICS.qbft, bytes, log),
             publishBlock: (bytes) => publish(network, TOPICS.block, bytes, log),
@@ -194,7 +196,7 @@ export class PolisNode {
           },
         },
       )
-      const sync =
+      sync =
         network &&
         new BlockSync(defaultSyncOptions, {
           spec,

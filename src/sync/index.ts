@@ -63,6 +63,17 @@ export class BlockSync {
     await this.syncing
   }
 
+  /** Consensus saw a decided block beyond the next one: catch up from the peer with the highest head. */
+  behind(number: bigint): void {
+    if (!this.running || this.syncing) return
+    const best = this.deps.network.peers().sort((a, b) => (a.status.head.number > b.status.head.number ? -1 : 1))[0]
+    if (best === undefined) return
+    const target = best.status.head.number > number ? best.status.head.number : number
+    this.syncing = this.syncFrom(best, target).finally(() => {
+      this.syncing = undefined
+    })
+  }
+
   /** Asks a peer for its head now and then, in case we fell behind without noticing. */
   private poll(): void {
     const peers = this.deps.network.peers()
@@ -74,14 +85,13 @@ export class BlockSync {
   private readonly onPeer = (peer: PeerInfo): void => {
     if (!this.running || this.syncing) return
     if (peer.status.head.number <= this.deps.chain.head.header.number + 1n) return
-    this.syncing = this.syncFrom(peer).finally(() => {
+    this.syncing = this.syncFrom(peer, peer.status.head.number).finally(() => {
       this.syncing = undefined
     })
   }
 
-  private async syncFrom(peer: PeerInfo): Promise<void> {
+  private async syncFrom(peer: PeerInfo, target: bigint): Promise<void> {
     const { chain, network, log } = this.deps
-    const target = peer.status.head.number
     log.info({ peer: peer.peerId, from: Number(chain.head.header.number), to: Number(target) }, 'catching up')
     // Bounded: each round either imports blocks or stops.
     for (let rounds = 0; this.running && chain.head.header.number < target && rounds < 100_000; rounds++) {

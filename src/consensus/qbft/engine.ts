@@ -75,6 +75,8 @@ export interface QbftEngineDeps {
   clock?: Clock
   /** This node's validator key; without one the node follows and observes. */
   validatorKey?: Uint8Array
+  /** Told when a decided block beyond the next one shows up: this node has fallen behind. */
+  onBehind?: (number: bigint) => void
 }
 
 /** Share of the block period a proposer spends adding transactions, leaving time to seal and import. */
@@ -157,7 +159,9 @@ export class QbftEngine {
         this.count('malformedBlock')
         return
       }
-      if (sealed.block.header.number !== this.deps.chain.head.header.number + 1n) return
+      const next = this.deps.chain.head.header.number + 1n
+      if (sealed.block.header.number > next) this.deps.onBehind?.(sealed.block.header.number)
+      if (sealed.block.header.number !== next) return
       await this.resetExecution()
       try {
         await this.deps.chain.importBlock(sealed)
