@@ -13,9 +13,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { generateNetwork } from '../src/cli/genesis.js'
+import { createCrypto } from '../src/crypto/index.js'
 import { DEV_ACCOUNTS, DEV_VALIDATOR } from '../src/genesis/devKeys.js'
 import { type LoadOptions, runLoad, summariseReceipts } from './bench-lib/load.js'
-import { benchPaths, freePort, LOOPBACK, NodeProcess, writeBenchGenesis } from './bench-lib/node.js'
+import { benchPaths, freePort, freePortRange, LOOPBACK, NodeProcess, writeBenchGenesis } from './bench-lib/node.js'
 import { renderReport } from './bench-lib/report.js'
 import { RpcClient } from './bench-lib/rpc.js'
 import { setUpToken, signWorkload, type Token } from './bench-lib/workload.js'
@@ -29,6 +31,7 @@ const NODE_STOP_TIMEOUT_MS = 15_000
 const SETUP_LOAD: LoadOptions = { batchSize: 100, maxInFlight: 8, timeLimitMs: 60_000, pollIntervalMs: 100 }
 
 interface BenchArgs {
+  validators: number
   transfers: number
   erc20: number
   senders: number
@@ -45,6 +48,7 @@ function parseBenchArgs(argv: string[]): BenchArgs {
   const { values } = parseArgs({
     args: argv,
     options: {
+      validators: { type: 'string', default: '1' },
       transfers: { type: 'string', default: '3000' },
       erc20: { type: 'string', default: '3000' },
       senders: { type: 'string', default: '500' },
@@ -53,6 +57,7 @@ function parseBenchArgs(argv: string[]): BenchArgs {
     strict: true,
   })
   const args = {
+    validators: parseCount('validators', values.validators, 1),
     transfers: parseCount('transfers', values.transfers, 0),
     erc20: parseCount('erc20', values.erc20, 0),
     senders: parseCount('senders', values.senders, 1),
@@ -68,23 +73,59 @@ const progress = (message: string): void => {
   process.stderr.write(`[bench ${elapsed} s] ${message}\n`)
 }
 
+/** Starts one dev validator, or a generated N-validator network; returns the RPC of the (first) node. */
+async function startNodes(
+  args: BenchArgs,
+  tempDir: string,
+  senderAddresses: string[],
+  onNode: (node: NodeProcess) => void,
+): Promise<{ rpc: RpcClient; node: NodeProcess; nodes: NodeProcess[]; chainId: number }> {
+  if (args.validators === 1) {
+    const paths = benchPaths(tempDir)
+    const chainId = writeBenchGenesis(DEV_GENESIS_FILE, paths.genesisFile, senderAddresses, SENDER_BALANCE)
+    writeFileSync(paths.validatorKeyFile, `${DEV_VALIDATOR.privateKey}\n`, { mode: 0o600 })
+    const port = await freePort()
+    const rpc = new RpcClient(`http://${LOOPBACK}:${port}`)
+    progress(`starting node on ${rpc.url} (datadir ${paths.datadir})`)
+    const node = NodeProcess.start({ cliPath: CLI_PATH, rpcPort: port, ...paths })
+    onNode(node)
+    await node.waitReady(rpc, NODE_READY_TIMEOUT_MS)
+    return { rpc, node, nodes: [node], chainId }
+  }
+  const out = join(tempDir, 'network')
+  const generated = await generateNetwork(
+    {
+      validators: args.validators,
+      out,
+      chainId: 1337,
+      host: LOOPBACK,
+      rpcPort: await freePortRange(args.validators, 10),
+      rpcPortStep: 10,
+      p2pPort: await freePortRange(args.validators, 1),
+      blockPeriodSeconds: 1,
+      devAccount: true,
+    },
+    createCrypto(),
+  )
+  const genesisFile = join(out, 'genesis.json')
+  const chainId = writeBenchGenesis(genesisFile, genesisFile, senderAddresses, SENDER_BALANCE)
+  progress(`starting ${args.validators} validators (${generated.map((g) => g.rpcUrl).join(', ')})`)
+  const nodes = generated.map((g) => NodeProcess.start({ cliPath: CLI_PATH, configFile: g.configFile }))
+  nodes.forEach(onNode)
+  const rpcs = generated.map((g) => new RpcClient(g.rpcUrl))
+  await Promise.all(nodes.map((n, i) => n.waitReady(rpcs[i], NODE_READY_TIMEOUT_MS)))
+  return { rpc: rpcs[0], node: nodes[0], nodes, chainId }
+}
+
 async function bench(args: BenchArgs, tempDir: string, onNode: (node: NodeProcess) => void): Promise<string> {
   const startedAt = performance.now()
   const senders = Array.from({ length: args.senders }, () => privateKeyToAccount(generatePrivateKey()))
-  const paths = benchPaths(tempDir)
-  const chainId = writeBenchGenesis(
-    DEV_GENESIS_FILE,
-    paths.genesisFile,
+  const { rpc, node, nodes, chainId } = await startNodes(
+    args,
+    tempDir,
     senders.map((s) => s.address),
-    SENDER_BALANCE,
+    onNode,
   )
-  writeFileSync(paths.validatorKeyFile, `${DEV_VALIDATOR.privateKey}\n`, { mode: 0o600 })
-  const port = await freePort()
-  const rpc = new RpcClient(`http://${LOOPBACK}:${port}`)
-  progress(`starting node on ${rpc.url} (datadir ${paths.datadir})`)
-  const node = NodeProcess.start({ cliPath: CLI_PATH, rpcPort: port, ...paths })
-  onNode(node)
-  await node.waitReady(rpc, NODE_READY_TIMEOUT_MS)
   const rpcChainId = Number(await rpc.call<string>('eth_chainId'))
   if (rpcChainId !== chainId) throw new Error(`node reports chain id ${rpcChainId}, genesis says ${chainId}`)
 
@@ -102,7 +143,9 @@ async function bench(args: BenchArgs, tempDir: string, onNode: (node: NodeProces
   const result = await runLoad(rpc, node, txs, load)
   progress('reading receipts (not timed)')
   const receipts = await summariseReceipts(rpc, txs, result)
-  const peakRssMiB = await node.peakRssMiB()
+  // The largest peak of any node (with several validators they share the 2 cores).
+  const peaks = await Promise.all(nodes.map((n) => n.peakRssMiB()))
+  const peakRssMiB = peaks.some((p) => p === undefined) ? undefined : Math.max(...(peaks as number[]))
   const kinds = [args.transfers > 0 ? 'transfer' : '', args.erc20 > 0 ? 'erc20' : ''].filter((k) => k !== '')
   return renderReport({
     txs,
@@ -124,9 +167,9 @@ async function main(): Promise<number> {
     return 2
   }
   const tempDir = mkdtempSync(join(tmpdir(), 'polis-bench-'))
-  let node: NodeProcess | undefined
+  const started: NodeProcess[] = []
   const cleanUpNow = () => {
-    node?.killNow()
+    for (const n of started) n.killNow()
     rmSync(tempDir, { recursive: true, force: true })
   }
   const onSignal = (signal: NodeJS.Signals) => {
@@ -139,16 +182,16 @@ async function main(): Promise<number> {
   let exitCode = 0
   try {
     const report = await bench(args, tempDir, (n) => {
-      node = n
+      started.push(n)
     })
     process.stdout.write(`\n${report}\n`)
   } catch (e) {
     process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`)
-    const tail = node?.outputTail()
+    const tail = started[0]?.outputTail()
     if (tail) process.stderr.write(`--- last node output ---\n${tail}\n---\n`)
     exitCode = 1
   } finally {
-    if (node !== undefined) progress(`node ${await node.stop(NODE_STOP_TIMEOUT_MS)}`)
+    for (const [i, n] of started.entries()) progress(`node ${i} ${await n.stop(NODE_STOP_TIMEOUT_MS)}`)
     rmSync(tempDir, { recursive: true, force: true })
   }
   return exitCode

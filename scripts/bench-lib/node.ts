@@ -1,6 +1,6 @@
 /** The node under test: bench genesis, a free loopback port, and the child process with a bounded start and stop. */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -10,6 +10,26 @@ import type { RpcClient } from './rpc.js'
 export const LOOPBACK = '127.0.0.1'
 
 /** A port that was free on 127.0.0.1 a moment ago (listen on port 0, read it, close). */
+/** True when nothing listens on 127.0.0.1:`port`. */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)))
+  })
+}
+
+/** A base port such that `base + i * step` is free for every i < count (bounded number of tries). */
+export async function freePortRange(count: number, step: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000)
+    let free = true
+    for (let i = 0; i < count && free; i++) free = await isPortFree(base + i * step)
+    if (free) return base
+  }
+  throw new Error(`no ${count} free loopback ports found`)
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
@@ -42,6 +62,12 @@ export interface NodeProcessOptions {
   rpcPort: number
 }
 
+/** A node of a generated network, started from its config file (`polis genesis` output). */
+export interface ConfiguredNodeOptions {
+  cliPath: string
+  configFile: string
+}
+
 const STDERR_TAIL_LINES = 40
 
 export class NodeProcess {
@@ -64,7 +90,11 @@ export class NodeProcess {
         resolve()
       })
     })
+    // POLIS_BENCH_NODE_LOG=<prefix>: also write every node's output to <prefix>-<pid>.log, for diagnosis.
+    const logPrefix = process.env.POLIS_BENCH_NODE_LOG
+    const file = logPrefix ? createWriteStream(`${logPrefix}-${child.pid}.log`) : undefined
     const keep = (chunk: Buffer) => {
+      file?.write(chunk)
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.tail.push(line)
       if (this.tail.length > STDERR_TAIL_LINES) this.tail.splice(0, this.tail.length - STDERR_TAIL_LINES)
     }
@@ -72,7 +102,13 @@ export class NodeProcess {
     child.stderr?.on('data', keep)
   }
 
-  static start(opts: NodeProcessOptions): NodeProcess {
+  static start(opts: NodeProcessOptions | ConfiguredNodeOptions): NodeProcess {
+    const level = process.env.POLIS_BENCH_LOG_LEVEL ?? 'warn'
+    const nodeFlags = (process.env.POLIS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+    if ('configFile' in opts) {
+      const args = [opts.cliPath, 'run', '--config', opts.configFile, '--log-level', level]
+      return new NodeProcess(spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
+    }
     const args = [
       opts.cliPath,
       'run',
@@ -87,9 +123,8 @@ export class NodeProcess {
       '--validator-key',
       opts.validatorKeyFile,
       '--log-level',
-      process.env.POLIS_BENCH_LOG_LEVEL ?? 'warn',
+      level,
     ]
-    const nodeFlags = (process.env.POLIS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
     return new NodeProcess(spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
   }
 

@@ -13,7 +13,7 @@ import type { Crypto } from '../crypto/index.js'
 import type { Logger } from '../log/index.js'
 import { Dialer } from './dialer.js'
 import { Gossip, type GossipHandler } from './gossip.js'
-import { addressOfPeer, nodePrivateKey, peerIdOfPrivateKey } from './identity.js'
+import { addressOfPeer, nodePrivateKey, peerIdOfMultiaddr, peerIdOfPrivateKey } from './identity.js'
 import { defaultNetworkOptions, type NetworkOptions, STATUS_PROTOCOL } from './options.js'
 import { ReqResp, type RequestHandler, type RequestOptions } from './reqresp.js'
 import { emptyStats, type NetworkStats } from './stats.js'
@@ -68,6 +68,8 @@ export class Network extends EventEmitter<NetworkEvents> {
 
   static async create(options: Partial<NetworkOptions>, deps: NetworkDeps): Promise<Network> {
     const opts: NetworkOptions = { ...defaultNetworkOptions, ...options }
+    // Fail on a mistyped static peer or bootnode before anything is built.
+    for (const addr of [...opts.staticPeers, ...opts.bootnodes]) peerIdOfMultiaddr(addr)
     const bans = new Map<string, number>()
     const denied = (peerId: PeerId): boolean => bannedUntil(bans, peerId.toString()) !== undefined
     const libp2p = await createLibp2p<Services>({
@@ -90,6 +92,9 @@ export class Network extends EventEmitter<NetworkEvents> {
           allowPublishToZeroTopicPeers: true,
           ignoreDuplicatePublishError: true,
           maxInboundDataLength: opts.maxMessageSize + GOSSIP_RPC_OVERHEAD,
+          // Off: with >10 peers seen from one IP in the last hour (one host, NAT, k8s) the default penalty graylists
+          // every newcomer from that IP and its gossip is silently ignored. Peers here are known keys, not sybils.
+          scoreParams: { IPColocationFactorWeight: 0 },
         }),
       },
     })
@@ -111,13 +116,22 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.gossip = new Gossip(libp2p.services.pubsub, opts, this.counters, this.log, isBanned)
     this.reqresp = new ReqResp(libp2p, opts, this.counters)
     this.dialer = new Dialer(libp2p, opts, this.counters, this.log, (peerId) => bannedUntil(bans, peerId))
-    this.dialer.add(opts.staticPeers, true)
-    this.dialer.add(opts.bootnodes, false)
+    const notSelf = (addr: string) => peerIdOfMultiaddr(addr) !== this.peerId
+    this.dialer.add(opts.staticPeers.filter(notSelf), true)
+    this.dialer.add(opts.bootnodes.filter(notSelf), false)
     libp2p.addEventListener('peer:connect', (event) => {
       const peerId = event.detail.toString()
       this.onPeerConnect(peerId).catch((err) => this.log.error({ peerId, err }, 'peer connect handling failed'))
     })
-    libp2p.addEventListener('peer:disconnect', (event) => this.onPeerDisconnect(event.detail.toString()))
+    libp2p.addEventListener('peer:disconnect', (event) => {
+      const peerId = event.detail.toString()
+      // A throwing listener inside libp2p's EventTarget would be an uncaught exception: keep it here.
+      try {
+        this.onPeerDisconnect(peerId)
+      } catch (err) {
+        this.log.error({ peerId, err }, 'peer disconnect handling failed')
+      }
+    })
   }
 
   get multiaddrs(): string[] {

@@ -84,7 +84,7 @@ export class ReqResp {
       }
       this.stats.requestsFailed++
       if (err instanceof NetworkError) throw err
-      this.countFrameError(err)
+      this.countFrameError(err, false)
       throw new NetworkError('REQUEST_FAILED', { peerId, protocol, reason: (err as Error).message })
     } finally {
       clearTimeout(timer)
@@ -102,7 +102,7 @@ export class ReqResp {
         request = plainBytes((await lp.read({ signal })).subarray())
       } catch (err) {
         if (signal.aborted) this.stats.requestTimeouts++
-        else this.countFrameError(err)
+        else this.countFrameError(err, true)
         stream.abort(err as Error)
         return
       }
@@ -135,12 +135,13 @@ export class ReqResp {
     return lpStream(stream, { maxDataLength, maxBufferSize: bufferLimit })
   }
 
-  private countFrameError(err: unknown): void {
+  /** `serving`: an early end of a request is the requester's fault; of a response, often a peer going away. */
+  private countFrameError(err: unknown, serving: boolean): void {
     const name = (err as Error)?.name
     if (name === 'InvalidDataLengthError' || name === 'StreamBufferError') this.stats.oversizedFrames++
-    else if (name === 'InvalidMessageLengthError' || name === 'InvalidDataLengthLengthError')
+    else if (name === 'InvalidMessageLengthError' || name === 'InvalidDataLengthLengthError') {
       this.stats.malformedFrames++
-    else if (name === 'UnexpectedEOFError') this.stats.malformedFrames++
+    } else if (name === 'UnexpectedEOFError' && serving) this.stats.malformedFrames++
   }
 }
 

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Network, peerIdOfPrivateKey, TOPICS } from '../../../src/net/index.js'
+import { createLogger } from '../../../src/log/index.js'
+import { Network, peerIdOfPrivateKey, TOPICS } from '../../../src/net/index.js'
 import {
   addressOf,
   chainStatus,
+  crypto,
   fullyConnected,
   GENESIS,
   nextEvent,
@@ -31,11 +33,8 @@ describe('Network: peering', () => {
   it('connects static peers on 127.0.0.1 and maps each peer id to its Ethereum address', async () => {
     const a = await startNode({ key: nodeKey(1) })
     expect(a.multiaddrs[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/16Uiu2/)
-    const started = performance.now()
     const b = await startNode({ key: nodeKey(2), staticPeers: [a.multiaddrs[0]] })
     await fullyConnected([a, b])
-    const connectMs = performance.now() - started
-    console.log(`loopback: start + dial + noise/yamux + status handshake ${connectMs.toFixed(1)} ms`)
 
     const [seenByB] = b.peers()
     expect(seenByB.peerId).toBe(a.peerId)
@@ -103,6 +102,15 @@ describe('Network: peering', () => {
     expect(b.stats().dials).toBe(dials)
   })
 
+  it('refuses a static peer without /p2p/<peerId> at create time', async () => {
+    await expect(
+      Network.create(
+        { staticPeers: ['/ip4/127.0.0.1/tcp/30303'] },
+        { privateKey: nodeKey(1), crypto, log: createLogger('silent'), status: () => chainStatus() },
+      ),
+    ).rejects.toMatchObject({ code: 'INVALID_MULTIADDR' })
+  })
+
   it('refreshes a peer head through a status request', async () => {
     const statusOfA = chainStatus()
     const a = await startNode({ key: nodeKey(1), status: statusOfA })
@@ -134,22 +142,18 @@ describe('Network: gossip', () => {
         await waitFor(`${topic} subscribers`, () => net.topicPeers(topic).length === 2)
       }
     }
-    const latencies: number[] = []
     for (const [index, sender] of nets.entries()) {
       for (const topic of Object.values(TOPICS)) {
         const payload = `${topic} from node ${index}`
-        const sent = performance.now()
         expect(await sender.publish(topic, new TextEncoder().encode(payload))).toBe(2)
         const others = nets.filter((n) => n !== sender)
         await waitFor(`${payload} delivered`, () =>
           others.every((n) => received.get(`${n.peerId} ${topic}`)?.includes(payload)),
         )
-        latencies.push(performance.now() - sent)
         // The same payload again is a duplicate: not sent, not delivered.
         expect(await sender.publish(topic, new TextEncoder().encode(payload))).toBe(0)
       }
     }
-    console.log(`loopback gossip publish→delivered to both peers: ${summary(latencies)}`)
     await sleep(1_500) // past a gossipsub heartbeat, so relayed copies would have arrived
     for (const net of nets) {
       for (const topic of Object.values(TOPICS)) {
@@ -183,12 +187,38 @@ describe('Network: gossip', () => {
     expect(got).toEqual(['block 1'])
   })
 
+  it('accepts gossip from a newcomer after 16 peers from the same IP came and went (no IP colocation penalty)', async () => {
+    const got: string[] = []
+    const a = await startNode({
+      key: nodeKey(1),
+      setup: (n) => void n.subscribe(TOPICS.tx, (d) => void got.push(new TextDecoder().decode(d))),
+    })
+    for (let i = 0; i < 16; i++) {
+      const passing = await startNode({
+        key: nodeKey(100 + i),
+        staticPeers: [a.multiaddrs[0]],
+        setup: (n) => void n.subscribe(TOPICS.tx, () => {}),
+      })
+      await fullyConnected([a, passing], 1)
+      await stopNode(passing)
+    }
+    const newcomer = await startNode({
+      key: nodeKey(2),
+      staticPeers: [a.multiaddrs[0]],
+      setup: (n) => void n.subscribe(TOPICS.tx, () => {}),
+    })
+    await waitFor('a to see the newcomer subscribed', () => a.topicPeers(TOPICS.tx).includes(newcomer.peerId))
+    await newcomer.publish(TOPICS.tx, new TextEncoder().encode('tx from newcomer'))
+    await waitFor('a to receive it', () => got.length === 1)
+    expect(got).toEqual(['tx from newcomer'])
+  })
+
   it('publishes with no peers without throwing', async () => {
     const a = await startNode({ key: nodeKey(1) })
     expect(await a.publish(TOPICS.tx, new Uint8Array([1, 2, 3]))).toBe(0)
   })
 
-  it('drops and counts oversized gossip, and refuses to publish it', async () => {
+  it('drops and counts oversized gossip, survives a failing handler, and refuses to publish oversized', async () => {
     const got: number[] = []
     const a = await startNode({
       key: nodeKey(1),
@@ -199,7 +229,13 @@ describe('Network: gossip', () => {
       key: nodeKey(2),
       maxMessageSize: 1024,
       staticPeers: [a.multiaddrs[0]],
-      setup: (n) => void n.subscribe(TOPICS.tx, (data) => void got.push(data.length)),
+      setup: (n) => {
+        n.subscribe(TOPICS.tx, () => {
+          throw new Error('handler bug')
+        })
+        n.subscribe(TOPICS.tx, async () => Promise.reject(new Error('async handler bug')))
+        n.subscribe(TOPICS.tx, (data) => void got.push(data.length))
+      },
     })
     await fullyConnected([a, b])
     await waitFor('a to see b subscribed', () => a.topicPeers(TOPICS.tx).length === 1)
@@ -208,13 +244,8 @@ describe('Network: gossip', () => {
     await a.publish(TOPICS.tx, new Uint8Array(100).fill(2))
     await waitFor('b to receive the small message', () => got.length === 1)
     expect(got).toEqual([100])
+    await waitFor('both handler failures to be counted', () => b.stats().gossipHandlerErrors === 2)
     expect(b.peerCount).toBe(1)
     await expect(b.publish(TOPICS.tx, new Uint8Array(2048))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' })
   })
 })
-
-function summary(values: number[]): string {
-  const sorted = [...values].sort((x, y) => x - y)
-  const median = sorted[Math.floor(sorted.length / 2)]
-  return `n=${sorted.length} min ${sorted[0].toFixed(1)} ms, median ${median.toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`
-}

@@ -36,21 +36,12 @@ describe('Network: request/response', () => {
     const empty = await b.request(a.peerId, ECHO, new Uint8Array())
     expect(empty).toEqual(new Uint8Array())
     const big = new Uint8Array(512 * 1024).map((_, i) => i % 251)
-    const bigStarted = performance.now()
     const bigResponse = await b.request(a.peerId, ECHO, big)
-    console.log(`loopback 512 KiB request + 512 KiB response: ${(performance.now() - bigStarted).toFixed(1)} ms`)
     expect(Buffer.from(bigResponse).equals(Buffer.from(big.slice().reverse()))).toBe(true)
-    const rtts: number[] = []
-    for (let i = 0; i < 50; i++) {
-      const started = performance.now()
-      await b.request(a.peerId, ECHO, new Uint8Array([i]))
-      rtts.push(performance.now() - started)
+    for (let i = 0; i < 20; i++) {
+      expect(await b.request(a.peerId, ECHO, new Uint8Array([i, 0]))).toEqual(new Uint8Array([0, i]))
     }
-    rtts.sort((x, y) => x - y)
-    console.log(
-      `loopback request/response RTT (new stream each): median ${rtts[25].toFixed(2)} ms, p90 ${rtts[45].toFixed(2)} ms`,
-    )
-    expect(a.stats().requestsServed).toBeGreaterThanOrEqual(53)
+    expect(a.stats().requestsServed).toBe(23 + 1) // + the status request
   })
 
   it('times out a request that is not answered in time', async () => {
