@@ -62,6 +62,7 @@ interface RunFlags {
   logLevel?: string
   p2pListen?: string
   staticPeers?: string
+  bootnodes?: string
   maxRoundTimeout?: number
 }
 
@@ -85,6 +86,7 @@ async function run(flags: RunFlags): Promise<void> {
     rpcApis: list(flags.rpcApi),
     p2pListen: list(flags.p2pListen),
     staticPeers: list(flags.staticPeers),
+    bootnodes: list(flags.bootnodes),
     maxRoundTimeoutSeconds: flags.maxRoundTimeout,
   })
   const dev = config.genesis === undefined
@@ -95,7 +97,7 @@ async function run(flags: RunFlags): Promise<void> {
   if (config.validatorKey !== undefined) validatorKey = await readKeyFile(config.validatorKey)
   else if (dev) validatorKey = hexToBytes(DEV_VALIDATOR.privateKey)
   if (dev) printDevWarning()
-  const networked = config.p2pListen !== undefined || config.staticPeers !== undefined
+  const networked = config.p2pListen !== undefined || config.staticPeers !== undefined || config.bootnodes !== undefined
   const node = await PolisNode.start({
     datadir,
     genesisFile,
@@ -110,6 +112,7 @@ async function run(flags: RunFlags): Promise<void> {
       ? {
           ...(config.p2pListen ? { listen: config.p2pListen } : {}),
           staticPeers: config.staticPeers ?? [],
+          bootnodes: config.bootnodes ?? [],
         }
       : undefined,
     log,
@@ -157,6 +160,7 @@ program
   .option('--validator-key <file>', "file holding this validator's hex private key")
   .option('--p2p-listen <multiaddrs>', 'libp2p listen addresses, comma-separated (enables networking)')
   .option('--static-peers <multiaddrs>', 'peers to keep connected, comma-separated /ip4/…/tcp/…/p2p/<id>')
+  .option('--bootnodes <multiaddrs>', 'peers to dial on start, comma-separated /ip4/…/tcp/…/p2p/<id>')
   .option('--max-round-timeout <seconds>', 'cap of the doubling QBFT round timeout (default 30)', parsePositive)
   .addOption(
     new Option('--log-level <level>', 'log level')

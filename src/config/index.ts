@@ -24,6 +24,7 @@ export const configFileSchema = z
       .object({
         listen: z.array(z.string()).optional(),
         'static-peers': z.array(z.string()).optional(),
+        bootnodes: z.array(z.string()).optional(),
       })
       .strict()
       .optional(),
@@ -44,6 +45,7 @@ export interface NodeConfig {
   rpcApis?: string[]
   p2pListen?: string[]
   staticPeers?: string[]
+  bootnodes?: string[]
   maxRoundTimeoutSeconds?: number
 }
 
@@ -85,6 +87,7 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     rpcApis: c.rpc?.apis,
     p2pListen: c.p2p?.listen,
     staticPeers: c.p2p?.['static-peers'],
+    bootnodes: c.p2p?.bootnodes,
     maxRoundTimeoutSeconds: c.qbft?.['max-round-timeout-seconds'],
   }
 }
