@@ -1,7 +1,7 @@
 /**
  * Throughput benchmark of a single-validator dev node: plain ETH transfers and ERC-20 transfers from many senders.
  *
- *   npm run build && npx tsx scripts/bench.ts [--transfers N] [--erc20 N] [--senders K] [--time-limit SECONDS]
+ *   npm run bench -- [--validators N] [--transfers N] [--erc20 N] [--senders K] [--rate TX_PER_S] [--time-limit S]
  *
  * Starts `node dist/cli/main.js run` on a temp datadir and a free 127.0.0.1 port with a genesis that prefunds K fresh
  * senders, deploys test/fixtures/contracts/Token.sol and hands each sender tokens (not timed), pre-signs the workload,
@@ -32,6 +32,7 @@ const SETUP_LOAD: LoadOptions = { batchSize: 100, maxInFlight: 8, timeLimitMs: 6
 
 interface BenchArgs {
   validators: number
+  rate: number | undefined
   transfers: number
   erc20: number
   senders: number
@@ -49,6 +50,7 @@ function parseBenchArgs(argv: string[]): BenchArgs {
     args: argv,
     options: {
       validators: { type: 'string', default: '1' },
+      rate: { type: 'string' },
       transfers: { type: 'string', default: '3000' },
       erc20: { type: 'string', default: '3000' },
       senders: { type: 'string', default: '500' },
@@ -58,6 +60,7 @@ function parseBenchArgs(argv: string[]): BenchArgs {
   })
   const args = {
     validators: parseCount('validators', values.validators, 1),
+    rate: values.rate === undefined ? undefined : parseCount('rate', values.rate, 1),
     transfers: parseCount('transfers', values.transfers, 0),
     erc20: parseCount('erc20', values.erc20, 0),
     senders: parseCount('senders', values.senders, 1),
@@ -139,7 +142,12 @@ async function bench(args: BenchArgs, tempDir: string, onNode: (node: NodeProces
   const txs = await signWorkload(chainId, senders, args.transfers, args.erc20, token)
 
   progress(`submitting ${txs.length} transactions (time limit ${args.timeLimitSeconds} s)`)
-  const load: LoadOptions = { ...SETUP_LOAD, timeLimitMs: args.timeLimitSeconds * 1000 }
+  const load: LoadOptions = {
+    ...SETUP_LOAD,
+    timeLimitMs: args.timeLimitSeconds * 1000,
+    // Paced submission in batches of ~1/10 s so that latency reflects the offered load, not a backlog.
+    ...(args.rate ? { ratePerSecond: args.rate, batchSize: Math.max(1, Math.round(args.rate / 10)) } : {}),
+  }
   const result = await runLoad(rpc, node, txs, load)
   progress('reading receipts (not timed)')
   const receipts = await summariseReceipts(rpc, txs, result)

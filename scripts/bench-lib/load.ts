@@ -20,6 +20,8 @@ export interface LoadOptions {
   /** From the first submission until the watcher gives up on transactions not yet included. */
   timeLimitMs: number
   pollIntervalMs: number
+  /** Offered load in tx/s (paced batches); absent = as fast as the node takes them. */
+  ratePerSecond?: number
 }
 
 export interface Inclusion {
@@ -88,7 +90,14 @@ export async function runLoad(
   let nextBatch = 0
   const submitWorker = async (): Promise<void> => {
     while (nextBatch < batches.length) {
-      const batch = batches[nextBatch++]
+      const index = nextBatch++
+      const batch = batches[index]
+      // Paced load: batch k goes out no earlier than k * batchSize / rate seconds after the start.
+      if (opts.ratePerSecond !== undefined) {
+        const due = result.firstSubmitAt + (index * opts.batchSize * 1000) / opts.ratePerSecond
+        const wait = due - performance.now()
+        if (wait > 0) await sleep(wait)
+      }
       const sentAt = performance.now()
       for (const i of batch) result.submittedAt[i] = sentAt
       try {
