@@ -377,6 +377,15 @@ export class QbftEngine {
       { deadline: started + blockPeriodSeconds * 1000 * BUILD_SHARE },
     )
     this.executed = { hash: sealedBlockFromCommit(built.block, round, []).block.hash(), receipts: built.receipts }
+    this.deps.log.debug(
+      {
+        number: Number(parent.header.number + 1n),
+        round,
+        txs: built.block.transactions.length,
+        ms: this.clock.now() - started,
+      },
+      'built proposal',
+    )
     await this.feed({ type: 'blockBuilt', round, block: built.block })
   }
 
@@ -386,10 +395,15 @@ export class QbftEngine {
     const stored = sealedBlockFromCommit(block, 0, []).block
     if (this.executed !== undefined && equalsBytes(this.executed.hash, stored.hash())) return true
     await this.resetExecution()
+    const started = this.clock.now()
     try {
       await chain.checkCandidate(stored)
       const { receipts } = await execution.runBlock(stored, chain.head.header.stateRoot)
       this.executed = { hash: stored.hash(), receipts }
+      this.deps.log.debug(
+        { number: Number(block.header.number), txs: block.transactions.length, ms: this.clock.now() - started },
+        'validated proposal',
+      )
       return true
     } catch (e) {
       this.deps.log.warn({ err: e, number: Number(block.header.number) }, 'invalid proposal')
