@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { mergeConfig, readConfigFile } from '../../../src/config/index.js'
+
+describe('config file', () => {
+  const dirs: string[] = []
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  })
+  const write = (text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'polis-config-'))
+    dirs.push(dir)
+    const file = join(dir, 'config.toml')
+    writeFileSync(file, text)
+    return { dir, file }
+  }
+
+  it('reads every setting and resolves paths against the file', async () => {
+    const { dir, file } = write(`
+datadir = "data"
+genesis = "/etc/polis/genesis.json"
+validator-key = "keys/validator"
+log-level = "debug"
+[rpc]
+host = "127.0.0.1"
+port = 9545
+apis = ["eth", "qbft"]
+[p2p]
+listen = ["/ip4/127.0.0.1/tcp/30303"]
+static-peers = ["/ip4/127.0.0.1/tcp/30304/p2p/16Uiu2HAmHpQnDkZkKJHm7qA5ZQwQ8fHdYzzUPovef2PxzsZGk74S"]
+bootnodes = []
+[qbft]
+max-round-timeout-seconds = 8
+`)
+    expect(await readConfigFile(file)).toEqual({
+      datadir: join(dir, 'data'),
+      genesis: '/etc/polis/genesis.json',
+      validatorKey: join(dir, 'keys/validator'),
+      logLevel: 'debug',
+      rpcHost: '127.0.0.1',
+      rpcPort: 9545,
+      rpcApis: ['eth', 'qbft'],
+      p2pListen: ['/ip4/127.0.0.1/tcp/30303'],
+      staticPeers: ['/ip4/127.0.0.1/tcp/30304/p2p/16Uiu2HAmHpQnDkZkKJHm7qA5ZQwQ8fHdYzzUPovef2PxzsZGk74S'],
+      bootnodes: [],
+      maxRoundTimeoutSeconds: 8,
+    })
+  })
+
+  it('names unknown keys, wrong types and bad TOML, with the file', async () => {
+    const unknown = write('datadir = "x"\nrpc-port = 8545\n')
+    await expect(readConfigFile(unknown.file)).rejects.toThrow(/config\.toml: .*rpc-port/)
+    const badType = write('[rpc]\nport = "8545"\n')
+    await expect(readConfigFile(badType.file)).rejects.toThrow(/rpc\.port/)
+    const badToml = write('[rpc\n')
+    await expect(readConfigFile(badToml.file)).rejects.toThrow(/is not valid TOML/)
+    await expect(readConfigFile('/nonexistent/polis.toml')).rejects.toThrow(/cannot read config file .*ENOENT/)
+  })
+
+  it('lets flags override the file', () => {
+    expect(mergeConfig({ rpcPort: 1, datadir: '/a' }, { rpcPort: 2, datadir: undefined })).toEqual({
+      rpcPort: 2,
+      datadir: '/a',
+    })
+  })
+})
