@@ -29,6 +29,7 @@ import type { VoteProposer } from './votes.js'
 /** What the engine needs from the transaction pool. */
 export interface PendingTransactions {
   selectForBlock(baseFeePerGas: bigint, gasLimit: bigint): TypedTransaction[]
+  get(hash: Uint8Array): TypedTransaction | undefined
   onBlockImported(included: TypedTransaction[]): Promise<void>
 }
 
@@ -396,6 +397,11 @@ export class QbftEngine {
     if (this.executed !== undefined && equalsBytes(this.executed.hash, stored.hash())) return true
     await this.resetExecution()
     const started = this.clock.now()
+    // Senders of transactions this node already admitted were recovered then: do not recover them again.
+    for (const tx of stored.transactions) {
+      const pooled = this.deps.txpool.get(tx.hash())
+      if (pooled?.cache.senderPubKey !== undefined) tx.cache.senderPubKey = pooled.cache.senderPubKey
+    }
     try {
       await chain.checkCandidate(stored)
       const { receipts } = await execution.runBlock(stored, chain.head.header.stateRoot)

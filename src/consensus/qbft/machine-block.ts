@@ -4,11 +4,10 @@
  * with `BftBlockHeaderFunctions.forCommittedSeal`), which is also what every committer signs.
  */
 import {
-  type Block,
-  type BlockBytes,
+  Block,
   type BlockOptions,
-  createBlockFromBytesArray,
   createBlockFromRLP,
+  createBlockHeaderFromBytesArray,
 } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { SealedBlock } from '../../chain/index.js'
@@ -29,16 +28,17 @@ export interface MachineBlockOptions {
   blockOptions?: BlockOptions
 }
 
-/** `block` with another extraData, everything else byte-identical, under the block's own hardfork. */
+/**
+ * `block` with another extraData, everything else byte-identical, under the block's own hardfork. The transaction
+ * objects are shared, not re-created, so their cached hashes and recovered senders carry over.
+ */
 export function withExtraData(block: Block, extra: QbftExtraData): Block {
-  const raw = block.raw()
-  const header = [...raw[0]]
-  header[EXTRA_DATA_INDEX] = encodeExtraData(extra)
+  const raw = block.header.raw()
+  raw[EXTRA_DATA_INDEX] = encodeExtraData(extra)
   // QBFT extraData is longer than mainnet's 32-byte limit.
-  return createBlockFromBytesArray([header, ...raw.slice(1)] as unknown as BlockBytes, {
-    common: block.common,
-    skipConsensusFormatValidation: true,
-  })
+  const opts = { common: block.common, skipConsensusFormatValidation: true }
+  const header = createBlockHeaderFromBytesArray(raw, opts)
+  return new Block(header, block.transactions, block.uncleHeaders, block.withdrawals, opts)
 }
 
 export function machineBlockInterface({ common, crypto, blockOptions }: MachineBlockOptions): BlockInterface<Block> {
