@@ -35,13 +35,14 @@ export class Database {
   async get(prefix: PrefixByte, key: Uint8Array): Promise<Uint8Array | undefined> {
     const full = prefixed(prefix, key)
     const staged = this.staged.get(bytesToHex(full))
-    if (staged !== undefined) return staged.value ?? undefined
+    // A copy: what is staged goes to disk, and @ethereumjs may work on the bytes it is handed.
+    if (staged !== undefined) return staged.value?.slice() ?? undefined
     return this.level.get(full)
   }
 
   put(prefix: PrefixByte, key: Uint8Array, value: Uint8Array): void {
     const full = prefixed(prefix, key)
-    this.staged.set(bytesToHex(full), { key: full, value })
+    this.staged.set(bytesToHex(full), { key: full, value: value.slice() })
   }
 
   del(prefix: PrefixByte, key: Uint8Array): void {
@@ -91,8 +92,32 @@ export class Database {
    * The `DB` interface @ethereumjs/blockchain and @ethereumjs/mpt expect, over one prefix. With `hexKeys`, string
    * keys are hex (the trie's node keys) and are stored as bytes.
    */
-  ethereumjsDB(prefix: PrefixByte, opts: { hexKeys?: boolean } = {}): DB<Uint8Array | string, Uint8Array | string> {
+  ethereumjsDB(
+    prefix: PrefixByte,
+    opts: { hexKeys?: boolean; immutableReadCache?: number } = {},
+  ): DB<Uint8Array | string, Uint8Array | string> {
     const hexKeys = opts.hexKeys === true
+    // For content-addressed records (trie nodes, code by hash) a key always maps to the same value, so reads can be
+    // cached across state roots and never go stale. Least recently used entries are evicted.
+    const cacheSize = opts.immutableReadCache ?? 0
+    const cache = new Map<string, Uint8Array>()
+    const cachedGet = async (key: Uint8Array): Promise<Uint8Array | undefined> => {
+      if (cacheSize === 0) return this.get(prefix, key)
+      const id = bytesToHex(key)
+      const hit = cache.get(id)
+      // Callers get their own copy: @ethereumjs may work on the bytes it is handed.
+      if (hit !== undefined) {
+        cache.delete(id)
+        cache.set(id, hit)
+        return hit.slice()
+      }
+      const value = await this.get(prefix, key)
+      if (value !== undefined) {
+        cache.set(id, value.slice())
+        if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string)
+      }
+      return value
+    }
     const encodeKey = (key: Uint8Array | string | number): Uint8Array => {
       if (key instanceof Uint8Array) return key
       if (typeof key === 'number') {
@@ -114,7 +139,7 @@ export class Database {
     }
     const adapter: DB<Uint8Array | string, Uint8Array | string> = {
       get: async (key, o) => {
-        const value = await this.get(prefix, encodeKey(key))
+        const value = await cachedGet(encodeKey(key))
         return value === undefined ? undefined : decodeValue(value, o)
       },
       put: async (key, value, o) => this.put(prefix, encodeKey(key), encodeValue(value, o)),

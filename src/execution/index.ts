@@ -24,12 +24,15 @@ export { CallError, type CallRequest, type CallResult, ExecutionRevertedError } 
 export interface ExecutionOptions {
   /** Account/storage/code LRU cache sizes of the head state. */
   accountCacheSize: number
+  /** Trie nodes (and code) kept in memory for every state root: they are content-addressed, so never stale. */
+  trieNodeCacheSize: number
   storageCacheSize: number
   codeCacheSize: number
 }
 
 export const defaultExecutionOptions: ExecutionOptions = {
   accountCacheSize: 200_000,
+  trieNodeCacheSize: 100_000,
   storageCacheSize: 50_000,
   codeCacheSize: 2_000,
 }
@@ -94,7 +97,7 @@ export class Execution {
     const common = deps.common
     installParamsMemo(common, [paramsBlock, paramsTx, paramsEVM, vmParams])
     const trie = await createMPT({
-      db: deps.db.ethereumjsDB(Prefix.State, { hexKeys: true }),
+      db: deps.db.ethereumjsDB(Prefix.State, { hexKeys: true, immutableReadCache: opts.trieNodeCacheSize }),
       useKeyHashing: true,
       common,
       valueEncoding: 'view',

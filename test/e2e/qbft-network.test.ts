@@ -56,6 +56,8 @@ describe('a 4-validator QBFT network of separate processes', () => {
       configs[i],
       '--max-round-timeout',
       '4',
+      '--log-level',
+      'info',
     ])
     return nodes[i] as ChildNode
   }
@@ -157,7 +159,11 @@ describe('a 4-validator QBFT network of separate processes', () => {
       'all four at the same height',
       async () => ((await Promise.all(live().map(head))).every((h) => h >= target) ? true : undefined),
       30_000,
-    )
+    ).catch(async (e: Error) => {
+      const heads = await Promise.all(live().map((n) => head(n).catch(() => -1n)))
+      const tails = live().map((n, i) => `node ${i}:\n${n.output().slice(-3000)}`)
+      throw new Error(`${e.message}; heads ${heads.join(', ')}\n${tails.join('\n---\n')}`)
+    })
     const hashes = await Promise.all(live().map((node) => hashAt(node, target)))
     expect(new Set(hashes).size).toBe(1)
   })

@@ -163,9 +163,13 @@ export class QbftEngine {
       const next = this.deps.chain.head.header.number + 1n
       if (sealed.block.header.number > next) this.deps.onBehind?.(sealed.block.header.number)
       if (sealed.block.header.number !== next) return
-      await this.resetExecution()
+      // Often the block this node has just validated, decided by the others a moment before it saw the commits.
+      const executed = this.executed !== undefined && equalsBytes(this.executed.hash, sealed.block.hash())
+      const receipts = executed ? this.executed?.receipts : undefined
+      if (!executed) await this.resetExecution()
+      this.executed = undefined
       try {
-        await this.deps.chain.importBlock(sealed)
+        await this.deps.chain.importBlock(sealed, receipts ? { receipts } : undefined)
       } catch (e) {
         this.deps.log.warn({ err: e, number: Number(sealed.block.header.number) }, 'gossiped block refused')
       }
@@ -194,7 +198,11 @@ export class QbftEngine {
       const machine = this.machine
       if (machine !== undefined && block.header.number >= machine.config.height) {
         this.executed = undefined
-        await this.deps.txpool.onBlockImported(block.transactions as TypedTransaction[])
+        // The pool drops the included transactions at once; re-reading its senders' accounts runs alongside the
+        // next height rather than delaying its block timer.
+        this.deps.txpool
+          .onBlockImported(block.transactions as TypedTransaction[])
+          .catch((err) => this.deps.log.error({ err }, 'pool update after a block failed'))
         await this.startHeight()
       }
     })

@@ -3,12 +3,7 @@
  * as in Besu's Proposal and RoundChange messages; its digest is the commit-seal hash (Besu decodes those blocks
  * with `BftBlockHeaderFunctions.forCommittedSeal`), which is also what every committer signs.
  */
-import {
-  Block,
-  type BlockOptions,
-  createBlockFromRLP,
-  createBlockHeaderFromBytesArray,
-} from '@ethereumjs/block'
+import { Block, type BlockOptions, createBlockFromRLP, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { SealedBlock } from '../../chain/index.js'
 import { decodeExtraData, encodeExtraData, hashingExtraData, type QbftExtraData } from './extraData.js'
