@@ -28,6 +28,7 @@ const DEV_GENESIS_FILE = join(ROOT, 'genesis/dev.json')
 const SENDER_BALANCE = 1000n * 10n ** 18n
 const NODE_READY_TIMEOUT_MS = 30_000
 const NODE_STOP_TIMEOUT_MS = 15_000
+const WARM_UP_BLOCKS = 3
 const SETUP_LOAD: LoadOptions = { batchSize: 100, maxInFlight: 8, timeLimitMs: 60_000, pollIntervalMs: 100 }
 
 interface BenchArgs {
@@ -117,6 +118,12 @@ async function startNodes(
   nodes.forEach(onNode)
   const rpcs = generated.map((g) => new RpcClient(g.rpcUrl))
   await Promise.all(nodes.map((n, i) => n.waitReady(rpcs[i], NODE_READY_TIMEOUT_MS)))
+  // Let the validators connect and finalize a few blocks first: the timed phase measures a running network.
+  const warmUntil = performance.now() + NODE_READY_TIMEOUT_MS
+  while (Number(await rpcs[0].call<string>('eth_blockNumber')) < WARM_UP_BLOCKS) {
+    if (performance.now() > warmUntil) throw new Error(`the network did not reach block ${WARM_UP_BLOCKS}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
   return { rpc: rpcs[0], node: nodes[0], nodes, chainId }
 }
 
