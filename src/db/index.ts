@@ -112,11 +112,18 @@ export class Database {
         return hit.slice()
       }
       const value = await this.get(prefix, key)
-      if (value !== undefined) {
-        cache.set(id, value.slice())
-        if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string)
-      }
+      if (value !== undefined) remember(key, value)
       return value
+    }
+    const remember = (key: Uint8Array, value: Uint8Array): void => {
+      if (cacheSize === 0) return
+      cache.set(bytesToHex(key), value.slice())
+      if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string)
+    }
+    const put = (key: Uint8Array, value: Uint8Array): void => {
+      this.put(prefix, key, value)
+      // Nodes a block writes are the ones the next lookups walk through.
+      remember(key, value)
     }
     const encodeKey = (key: Uint8Array | string | number): Uint8Array => {
       if (key instanceof Uint8Array) return key
@@ -142,11 +149,11 @@ export class Database {
         const value = await cachedGet(encodeKey(key))
         return value === undefined ? undefined : decodeValue(value, o)
       },
-      put: async (key, value, o) => this.put(prefix, encodeKey(key), encodeValue(value, o)),
+      put: async (key, value, o) => put(encodeKey(key), encodeValue(value, o)),
       del: async (key) => this.del(prefix, encodeKey(key)),
       batch: async (ops: BatchDBOp<Uint8Array | string, Uint8Array | string>[]) => {
         for (const op of ops) {
-          if (op.type === 'put') this.put(prefix, encodeKey(op.key), encodeValue(op.value, op.opts))
+          if (op.type === 'put') put(encodeKey(op.key), encodeValue(op.value, op.opts))
           else this.del(prefix, encodeKey(op.key))
         }
       },

@@ -237,7 +237,8 @@ export class Execution {
    * would allocate the head's cache sizes per view).
    */
   private async uncachedStateManager(stateRoot: Uint8Array): Promise<MerkleStateManager> {
-    const trie = this.trie.shallowCopy(false, { cacheSize: 10_000 })
+    // The database's shared node cache serves every view; a per-view cache would be rebuilt for each root.
+    const trie = this.trie.shallowCopy(false, { cacheSize: 0 })
     const sm = new MerkleStateManager({ trie, common: this.deps.common })
     if (!(await sm.hasStateRoot(stateRoot))) {
       throw new ExecutionError('MISSING_STATE', `state ${bytesToHex(stateRoot)} is not available`)
