@@ -32,7 +32,8 @@ export interface ExecutionOptions {
 
 export const defaultExecutionOptions: ExecutionOptions = {
   accountCacheSize: 200_000,
-  trieNodeCacheSize: 100_000,
+  // 0 = off. A shared cache coincided with state-root mismatches after a validator restart (see the issue note).
+  trieNodeCacheSize: 0,
   storageCacheSize: 50_000,
   codeCacheSize: 2_000,
 }
