@@ -2,12 +2,12 @@
  * Rendering of blocks, transactions, receipts and logs in geth's JSON shapes: quantities as minimal hex, data as
  * even-length hex, addresses lowercase; only the fields geth has (no totalDifficulty).
  */
-import type { Block, BlockHeader } from '@ethereumjs/block'
+import type { Block } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
 import { Capability, type TypedTransaction } from '@ethereumjs/tx'
 import { type Address, bytesToBigInt, bytesToHex, createContractAddress } from '@ethereumjs/util'
 import { Bloom } from '@ethereumjs/vm'
-import type { LogTuple, Seals, StoredReceipt } from '../chain/index.js'
+import type { LogTuple, StoredReceipt } from '../chain/index.js'
 import { rawWithExtraData } from '../consensus/qbft/index.js'
 
 export type Hex = `0x${string}`
