@@ -1,16 +1,7 @@
 import { rmSync } from 'node:fs'
 import { RLP } from '@ethereumjs/rlp'
 import { bigIntToUnpaddedBytes, bytesToHex, concatBytes, hexToBytes } from '@ethereumjs/util'
-import {
-  createPublicClient,
-  createWalletClient,
-  type Hex,
-  http,
-  keccak256,
-  type PublicClient,
-  parseGwei,
-  toHex,
-} from 'viem'
+import { createPublicClient, type Hex, http, keccak256, type PublicClient, parseGwei, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCrypto } from '../../src/crypto/index.js'
