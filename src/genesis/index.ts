@@ -101,8 +101,11 @@ export function parseGenesis(input: unknown, customCrypto?: CustomCrypto): Chain
   // A post-merge fork schedule makes parseGethGenesis insert `paris`, whose built-in entry switches consensus to
   // PoS. Keep only its EIP-4399 (PREVRANDAO) so the chain keeps its own (QBFT) consensus.
   chainConfig.customHardforks = { ...(chainConfig.customHardforks ?? {}), [Hardfork.Paris]: { eips: [4399] } }
-  // QBFT plugs into @ethereumjs as a 'pow'-type engine with no block reward (see execution/).
-  chainConfig.consensus = { type: 'pow', algorithm: 'qbft' } as typeof chainConfig.consensus
+  // QBFT is a consensus type of its own to @ethereumjs. Not 'pow': that pays the coinbase a block reward, and a zero
+  // reward still creates an empty coinbase account that the next block's EIP-161 cleanup deletes only if the same VM
+  // ran the previous block, so a restarted or block-building node reached another state root. Not 'poa': that
+  // credits tips to a Clique signer recovered from extraData. Besu pays no reward and creates no account.
+  chainConfig.consensus = { type: 'qbft', algorithm: 'qbft' } as unknown as typeof chainConfig.consensus
   const common = new Common({
     chain: chainConfig,
     hardfork: (chainConfig as { hardfork?: string }).hardfork ?? Hardfork.London,

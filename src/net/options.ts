@@ -1,6 +1,7 @@
 /** Gossip topics; versioned so that a change of payload format is a new topic, not a silent incompatibility. */
 export const TOPICS = {
-  tx: '/polis/tx/1',
+  /** An RLP list of raw transactions (txpool's TxBatcher). */
+  txs: '/polis/txs/1',
   block: '/polis/block/1',
   qbft: '/polis/qbft/1',
 } as const

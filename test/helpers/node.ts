@@ -1,6 +1,6 @@
 /** Starting real Polis nodes for tests: in-process or as a child process, on 127.0.0.1 with free ports. */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -75,12 +75,14 @@ export async function startChildNode(datadir: string, extraArgs: string[] = []):
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
-  child.stdout?.on('data', (d) => {
+  // POLIS_TEST_NODE_LOG=<prefix>: also append each child's output to <prefix>-<pid>.log, for diagnosis.
+  const logFile = process.env.POLIS_TEST_NODE_LOG && `${process.env.POLIS_TEST_NODE_LOG}-${child.pid}.log`
+  const keep = (d: Buffer) => {
     output += d
-  })
-  child.stderr?.on('data', (d) => {
-    output += d
-  })
+    if (logFile) appendFileSync(logFile, d)
+  }
+  child.stdout?.on('data', keep)
+  child.stderr?.on('data', keep)
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
   const url = `http://127.0.0.1:${port}`
   const node: ChildNode = {

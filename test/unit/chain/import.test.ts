@@ -34,6 +34,11 @@ describe('block import', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'polis-import-'))
+    await open()
+  })
+
+  /** Opens the data directory (again, for a restart) and attaches the QBFT rules. */
+  async function open(): Promise<void> {
     ;({ spec, db, chain, execution } = await openChain(dir, DEV_GENESIS_FILE, crypto))
     const validators = new ValidatorProvider(
       { epochLength: spec.qbft.epochLength },
@@ -41,7 +46,7 @@ describe('block import', () => {
     )
     rules = new QbftRules(spec.qbft, crypto, validators)
     chain.attach(execution, rules)
-  })
+  }
 
   afterEach(async () => {
     await db.close()
@@ -49,7 +54,7 @@ describe('block import', () => {
   })
 
   /** Builds the next block with one transfer; leaves the execution state reset so the block can be imported fresh. */
-  async function buildNext(opts: { proposer?: Uint8Array; to?: Uint8Array } = {}): Promise<Block> {
+  async function buildNext(opts: { proposer?: Uint8Array; to?: Uint8Array; empty?: boolean } = {}): Promise<Block> {
     const parent = chain.head
     const tx = createFeeMarket1559Tx(
       {
@@ -81,7 +86,7 @@ describe('block import', () => {
           committedSeals: [],
         }),
       },
-      [tx],
+      opts.empty ? [] : [tx],
     )
     await execution.reset(parent.header.stateRoot)
     return built.block
@@ -110,6 +115,23 @@ describe('block import', () => {
     expect(await chain.getTxLocation(block.transactions[0].hash())).toEqual({ blockNumber: 1n, index: 0 })
     const state = await execution.stateAt(chain.head.header.stateRoot)
     expect((await state.getAccount(new Address(hexToBytes(DEV_ACCOUNTS[1].address))))?.balance).toBe(10n ** 22n + 5n)
+  })
+
+  it('executes a block to the same state whatever this node ran before: no trace of a build or of a restart', async () => {
+    const proposer = new Address(hexToBytes(DEV_VALIDATOR.address))
+    const first = await buildNext({ empty: true })
+    await chain.importBlock(seal(first))
+    // No block reward in QBFT, and (as in Besu) no empty account for the proposer of an empty block.
+    expect(await (await execution.stateAt(first.header.stateRoot)).getAccount(proposer)).toBeUndefined()
+    // This node builds the next block (then drops it), restarts, and imports the same block as a stranger's.
+    const second = await buildNext({ empty: true })
+    await db.close()
+    await open()
+    await chain.importBlock(seal(second))
+    expect(chain.head.hash()).toEqual(second.hash())
+    const third = await buildNext()
+    await chain.importBlock(seal(third))
+    expect(chain.head.header.number).toBe(3n)
   })
 
   it('includes a call to the KZG point-evaluation precompile as a failed transaction, not a broken block', async () => {

@@ -10,7 +10,7 @@ describe('genesis parsing', () => {
     expect(spec.chainId).toBe(1337n)
     expect(spec.common.hardfork()).toBe('osaka')
     // QBFT runs as a custom engine: the paris entry must not turn the chain into proof of stake.
-    expect(spec.common.consensusType()).toBe('pow')
+    expect(spec.common.consensusType()).toBe('qbft')
     expect(spec.common.consensusAlgorithm()).toBe('qbft')
     expect(spec.common.isActivatedEIP(4399)).toBe(true)
     expect(spec.baseFeeMode).toBe('eip1559')

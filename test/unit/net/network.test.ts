@@ -191,13 +191,13 @@ describe('Network: gossip', () => {
     const got: string[] = []
     const a = await startNode({
       key: nodeKey(1),
-      setup: (n) => void n.subscribe(TOPICS.tx, (d) => void got.push(new TextDecoder().decode(d))),
+      setup: (n) => void n.subscribe(TOPICS.txs, (d) => void got.push(new TextDecoder().decode(d))),
     })
     for (let i = 0; i < 16; i++) {
       const passing = await startNode({
         key: nodeKey(100 + i),
         staticPeers: [a.multiaddrs[0]],
-        setup: (n) => void n.subscribe(TOPICS.tx, () => {}),
+        setup: (n) => void n.subscribe(TOPICS.txs, () => {}),
       })
       await fullyConnected([a, passing], 1)
       await stopNode(passing)
@@ -205,13 +205,13 @@ describe('Network: gossip', () => {
     const newcomer = await startNode({
       key: nodeKey(2),
       staticPeers: [a.multiaddrs[0]],
-      setup: (n) => void n.subscribe(TOPICS.tx, () => {}),
+      setup: (n) => void n.subscribe(TOPICS.txs, () => {}),
     })
-    await waitFor('a to see the newcomer subscribed', () => a.topicPeers(TOPICS.tx).includes(newcomer.peerId))
-    await waitFor('the newcomer to see a subscribed', () => newcomer.topicPeers(TOPICS.tx).includes(a.peerId))
+    await waitFor('a to see the newcomer subscribed', () => a.topicPeers(TOPICS.txs).includes(newcomer.peerId))
+    await waitFor('the newcomer to see a subscribed', () => newcomer.topicPeers(TOPICS.txs).includes(a.peerId))
     // Under load the newcomer's first publish may precede its view of a's subscription: a few distinct tries.
     for (let attempt = 0; attempt < 5 && got.length === 0; attempt++) {
-      await newcomer.publish(TOPICS.tx, new TextEncoder().encode(`tx from newcomer ${attempt}`))
+      await newcomer.publish(TOPICS.txs, new TextEncoder().encode(`tx from newcomer ${attempt}`))
       await waitFor('a to receive it', () => got.length > 0, 2_000).catch(() => {})
     }
     expect(got.length).toBeGreaterThan(0)
@@ -220,7 +220,7 @@ describe('Network: gossip', () => {
 
   it('publishes with no peers without throwing', async () => {
     const a = await startNode({ key: nodeKey(1) })
-    expect(await a.publish(TOPICS.tx, new Uint8Array([1, 2, 3]))).toBe(0)
+    expect(await a.publish(TOPICS.txs, new Uint8Array([1, 2, 3]))).toBe(0)
   })
 
   it('drops and counts oversized gossip, survives a failing handler, and refuses to publish oversized', async () => {
@@ -228,37 +228,37 @@ describe('Network: gossip', () => {
     const a = await startNode({
       key: nodeKey(1),
       maxMessageSize: 1 << 20,
-      setup: (n) => void n.subscribe(TOPICS.tx, () => {}),
+      setup: (n) => void n.subscribe(TOPICS.txs, () => {}),
     })
     const b = await startNode({
       key: nodeKey(2),
       maxMessageSize: 1024,
       staticPeers: [a.multiaddrs[0]],
       setup: (n) => {
-        n.subscribe(TOPICS.tx, () => {
+        n.subscribe(TOPICS.txs, () => {
           throw new Error('handler bug')
         })
-        n.subscribe(TOPICS.tx, async () => Promise.reject(new Error('async handler bug')))
-        n.subscribe(TOPICS.tx, (data) => void got.push(data.length))
+        n.subscribe(TOPICS.txs, async () => Promise.reject(new Error('async handler bug')))
+        n.subscribe(TOPICS.txs, (data) => void got.push(data.length))
       },
     })
     await fullyConnected([a, b])
-    await waitFor('a to see b subscribed', () => a.topicPeers(TOPICS.tx).length === 1)
+    await waitFor('a to see b subscribed', () => a.topicPeers(TOPICS.txs).length === 1)
     // Under load a's first publish may precede b's mesh/subscription view settling: a few distinct tries.
     for (let attempt = 0; attempt < 5 && b.stats().gossipOversized === 0; attempt++) {
-      await a.publish(TOPICS.tx, new Uint8Array(2048).fill(1 + attempt))
+      await a.publish(TOPICS.txs, new Uint8Array(2048).fill(1 + attempt))
       await waitFor('b to drop the oversized message', () => b.stats().gossipOversized > 0, 2_000).catch(() => {})
     }
     expect(b.stats().gossipOversized).toBeGreaterThan(0)
     expect(got).toEqual([])
     for (let attempt = 0; attempt < 5 && got.length === 0; attempt++) {
-      await a.publish(TOPICS.tx, new Uint8Array(100).fill(10 + attempt))
+      await a.publish(TOPICS.txs, new Uint8Array(100).fill(10 + attempt))
       await waitFor('b to receive the small message', () => got.length > 0, 2_000).catch(() => {})
     }
     expect(got.length).toBeGreaterThan(0)
     expect(got.every((n) => n === 100)).toBe(true)
     await waitFor('both handler failures to be counted', () => b.stats().gossipHandlerErrors === 2 * got.length)
     expect(b.peerCount).toBe(1)
-    await expect(b.publish(TOPICS.tx, new Uint8Array(2048))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' })
+    await expect(b.publish(TOPICS.txs, new Uint8Array(2048))).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' })
   })
 })
