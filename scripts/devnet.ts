@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateNetwork } from '../src/cli/genesis.js'
+import { NODE_RUNTIME_FLAGS } from '../src/cli/runtime.js'
 import { createCrypto } from '../src/crypto/index.js'
 import { DEV_ACCOUNTS } from '../src/genesis/index.js'
 
@@ -39,9 +40,13 @@ const nodes = await generateNetwork(
 )
 
 const children: ChildProcess[] = nodes.map((node, i) => {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', node.configFile, '--log-level', values['log-level']], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [...NODE_RUNTIME_FLAGS, CLI, 'run', '--config', node.configFile, '--log-level', values['log-level']],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   const prefix = `[node-${i}] `
   const forward = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line) stream.write(`${prefix}${line}\n`)

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { NODE_RUNTIME_FLAGS } from '../../src/cli/runtime.js'
 import type { RpcClient } from './rpc.js'
 
 export const LOOPBACK = '127.0.0.1'
@@ -104,7 +105,7 @@ export class NodeProcess {
 
   static start(opts: NodeProcessOptions | ConfiguredNodeOptions): NodeProcess {
     const level = process.env.POLIS_BENCH_LOG_LEVEL ?? 'warn'
-    const nodeFlags = (process.env.POLIS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+    const nodeFlags = [...NODE_RUNTIME_FLAGS, ...(process.env.POLIS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)]
     if ('configFile' in opts) {
       const args = [opts.cliPath, 'run', '--config', opts.configFile, '--log-level', level]
       return new NodeProcess(spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))

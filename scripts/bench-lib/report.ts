@@ -30,6 +30,8 @@ export interface ReportInput {
   receipts: ReceiptSummary
   peakRssMiB: number | undefined
   totalWallMs: number
+  /** Transactions sent and mined before the timed phase (not in any figure above the line). */
+  warmUpTxs: number
 }
 
 export function renderReport(input: ReportInput): string {
@@ -70,6 +72,7 @@ export function renderReport(input: ReportInput): string {
   ])
   const summaryTable = formatTable([
     ['senders', int(input.senders)],
+    ['warm-up txs (before the timed phase)', int(input.warmUpTxs)],
     ['total txs', int(txs.length)],
     ['txs included', `${int(included)} (${fixed((100 * included) / Math.max(1, txs.length))} %)`],
     ['submit phase (s)', fixed(submitMs / 1000, 2)],

@@ -196,7 +196,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       let receipts = executed?.receipts
       if (receipts === undefined) {
         try {
-          receipts = (await execution.runBlock(block, parent.header.stateRoot)).receipts
+          receipts = (await execution.runBlock(block, parent)).receipts
         } catch (e) {
           throw executionError(e)
         }
@@ -288,7 +288,7 @@ function executionError(e: unknown): BlockImportError {
   if (e instanceof ExecutionError) {
     if (message.includes('stateRoot')) return new BlockImportError('INVALID_STATE_ROOT', message)
     if (message.includes('receiptTrie')) return new BlockImportError('INVALID_RECEIPTS_ROOT', message)
-    if (message.includes('bloom')) return new BlockImportError('INVALID_BLOOM', message)
+    if (/bloom/i.test(message)) return new BlockImportError('INVALID_BLOOM', message)
     if (message.includes('gasUsed')) return new BlockImportError('INVALID_GAS_USED', message)
     if (/transaction|tx|trie/i.test(message)) return new BlockImportError('INVALID_TRANSACTIONS', message)
   }

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 /** `polis`: run a node, or initialise a data directory from a genesis file. */
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'

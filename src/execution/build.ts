@@ -1,12 +1,17 @@
-import type { Block, HeaderData } from '@ethereumjs/block'
+import { Block, type HeaderData } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import { bytesToHex, equalsBytes, KECCAK256_RLP } from '@ethereumjs/util'
 import {
   type BlockBuilder,
   buildBlock as createBuilder,
+  encodeReceipt,
   type RunTxResult,
   type TxReceipt,
   type VM,
 } from '@ethereumjs/vm'
+import { keccak_256 as defaultKeccak } from '@noble/hashes/sha3.js'
+
+import { TrieRootBuilder } from './trieRoot.js'
 
 export interface RejectedTx {
   tx: TypedTransaction
@@ -42,14 +47,14 @@ export async function buildBlock(
   txs: Iterable<TypedTransaction>,
   limits: { deadline?: number },
 ): Promise<BuiltBlock> {
-  const builder = await createBuilder(vm, {
-    parentBlock: parent,
-    headerData,
-    blockOpts: { putBlockIntoBlockchain: false, setHardfork: true },
-  })
+  const builder = await openBuilder(vm, parent, headerData)
   try {
     const rejected = await addTransactions(builder, txs, BigInt(headerData.gasLimit as bigint), limits)
-    const { block } = await builder.build()
+    const { block: assembled } = await builder.build()
+    // The builder assembles the block from copies of the transactions; keep the originals, whose senders and hashes
+    // are already known (the proposal's encoding, the import and the pool all ask for them again).
+    const internals = builder as unknown as BuilderInternals
+    const block = new Block(assembled.header, internals.transactions, [], assembled.withdrawals)
     return {
       block,
       receipts: builder.transactionReceipts,
@@ -60,6 +65,105 @@ export async function buildBlock(
     await builder.revert()
     throw e
   }
+}
+
+/**
+ * Executes `block` on its parent's state by building it again from its transactions with the same header inputs, and
+ * checks that the result is the same block (every root, bloom, gas used: the hash covers them all). Any transaction
+ * that fails makes the block invalid. Runs the code path the proposer ran, with its faster transaction and receipt
+ * roots; the state is staged like a build, and the caller imports the block or resets.
+ */
+export async function replayBlock(vm: VM, parent: Block, block: Block): Promise<BuiltBlock> {
+  if (block.uncleHeaders.length > 0) throw new Error('block has uncles')
+  if ((block.withdrawals?.length ?? 0) > 0) throw new Error('block has withdrawals')
+  const txErrors = block.getTransactionsValidationErrors()
+  if (txErrors.length > 0) throw new Error(`invalid transactions: ${txErrors.join('; ')}`)
+  const { header } = block
+  const builder = await openBuilder(vm, parent, {
+    number: header.number,
+    timestamp: header.timestamp,
+    gasLimit: header.gasLimit,
+    baseFeePerGas: header.baseFeePerGas,
+    coinbase: header.coinbase,
+    difficulty: header.difficulty,
+    mixHash: header.mixHash,
+    nonce: header.nonce,
+    extraData: header.extraData,
+    parentBeaconBlockRoot: header.parentBeaconBlockRoot,
+  })
+  try {
+    const internals = builder as unknown as BuilderInternals
+    for (const [index, tx] of block.transactions.entries()) {
+      const earlier = internals.transactions
+      internals.transactions = []
+      try {
+        await builder.addTransaction(tx, { skipHardForkValidation: true })
+      } catch (e) {
+        throw new Error(
+          `transaction ${index} (${bytesToHex(tx.hash())}): ${(e as Error).message.replace(/ \(block number=.*$/s, '')}`,
+        )
+      } finally {
+        const added = internals.transactions
+        internals.transactions = earlier
+        earlier.push(...added)
+      }
+    }
+    const { block: rebuilt } = await builder.build()
+    if (!equalsBytes(rebuilt.hash(), block.hash()))
+      throw new Error(`block differs when executed: ${headerDiff(rebuilt, block)}`)
+    return {
+      block: rebuilt,
+      receipts: builder.transactionReceipts,
+      results: internals.transactionResults,
+      rejected: [],
+    }
+  } catch (e) {
+    await builder.revert()
+    throw e
+  }
+}
+
+const COMPARED_FIELDS = [
+  'stateRoot',
+  'receiptTrie',
+  'transactionsTrie',
+  'logsBloom',
+  'gasUsed',
+  'requestsHash',
+  'blobGasUsed',
+  'excessBlobGas',
+  'baseFeePerGas',
+] as const
+
+/** Names the header fields in which the executed block differs from the received one. */
+function headerDiff(executed: Block, received: Block): string {
+  const ours = executed.header.toJSON() as Record<string, unknown>
+  const theirs = received.header.toJSON() as Record<string, unknown>
+  const diffs = COMPARED_FIELDS.filter((field) => ours[field] !== theirs[field]).map(
+    (field) => `${field} got ${ours[field]}, want ${theirs[field]}`,
+  )
+  return diffs.length > 0 ? diffs.join(', ') : 'header hash'
+}
+
+/** A BlockBuilder on `parent` whose transaction and receipt roots come from TrieRootBuilder. */
+async function openBuilder(vm: VM, parent: Block, headerData: HeaderData): Promise<BlockBuilder> {
+  const builder = await createBuilder(vm, {
+    parentBlock: parent,
+    headerData,
+    blockOpts: { putBlockIntoBlockchain: false, setHardfork: true },
+  })
+  const internals = builder as unknown as BuilderInternals
+  const roots = new TrieRootBuilder(vm.common.customCrypto.keccak256 ?? defaultKeccak)
+  builder.transactionsTrie = async () => roots.orderedRoot(internals.transactions.map((tx) => tx.serialize()))
+  builder.receiptTrie = async () =>
+    internals.transactionResults.length === 0
+      ? KECCAK256_RLP
+      : roots.orderedRoot(
+          internals.transactionResults.map((result, i) =>
+            encodeReceipt(result.receipt, internals.transactions[i].type),
+          ),
+        )
+  return builder
 }
 
 async function addTransactions(

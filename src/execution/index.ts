@@ -12,9 +12,9 @@ import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
 import { paramsTx, type TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
 import { bytesToHex, equalsBytes } from '@ethereumjs/util'
-import { createVM, paramsVM, type RunBlockResult, runBlock, type TxReceipt, type VM } from '@ethereumjs/vm'
+import { createVM, paramsVM, type TxReceipt, type VM } from '@ethereumjs/vm'
 import { type Database, Prefix } from '../db/index.js'
-import { type BuiltBlock, buildBlock } from './build.js'
+import { type BuiltBlock, buildBlock, replayBlock } from './build.js'
 import { type CallRequest, type CallResult, callOnState, estimateGasOnState } from './call.js'
 import { installParamsMemo } from './paramsMemo.js'
 
@@ -154,22 +154,18 @@ export class Execution {
     return built
   }
 
-  /** Executes a block received from elsewhere on its parent's state and checks every root it commits to. */
-  async runBlock(
-    block: Block,
-    parentStateRoot: Uint8Array,
-  ): Promise<{ receipts: TxReceipt[]; result: RunBlockResult }> {
-    const root = equalsBytes(parentStateRoot, this.headStateRoot) ? undefined : parentStateRoot
+  /**
+   * Executes a block received from elsewhere on its parent's state and checks every root it commits to. The state is
+   * staged like a build's; on failure it is reset to the parent's.
+   */
+  async runBlock(block: Block, parent: Block): Promise<{ receipts: TxReceipt[] }> {
+    const parentStateRoot = parent.header.stateRoot
     try {
-      const result = await runBlock(this.vm, {
-        block,
-        root,
-        setHardfork: true,
-        skipHeaderValidation: true,
-        clearCache: root !== undefined,
-      })
+      if (!equalsBytes(parentStateRoot, this.headStateRoot)) await this.reset(parentStateRoot)
+      this.vm.common.setHardforkBy({ blockNumber: block.header.number, timestamp: block.header.timestamp })
+      const { receipts } = await replayBlock(this.vm, parent, block)
       this.headStateRoot = block.header.stateRoot
-      return { receipts: result.receipts, result }
+      return { receipts }
     } catch (e) {
       await this.reset(parentStateRoot)
       throw new ExecutionError('INVALID_BLOCK', (e as Error).message.replace(/ \(block number=.*$/s, ''))

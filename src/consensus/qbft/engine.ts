@@ -22,7 +22,7 @@ import type { BlockInterface, MachineEvent, MachineOutput } from './machine-type
 import { classifyMessageHeight, decodeMessage, encodeSignedMessage, type QbftMessage } from './messages.js'
 import { containsAddress } from './proposer.js'
 import type { QbftRules } from './rules.js'
-import { decodeSealedBlock, encodeSealedBlock } from './sealedBlock.js'
+import { decodeSealedBlock, encodeSealedBlock, sealedBlockNumber } from './sealedBlock.js'
 import { headerView, type ValidatorProvider } from './validators.js'
 import type { VoteProposer } from './votes.js'
 
@@ -153,6 +153,10 @@ export class QbftEngine {
   /** A decided block from the network: imported if it is the next one (its seals prove it was decided). */
   onBlock(bytes: Uint8Array): void {
     void this.enqueue(async () => {
+      // Usually the block this node has just committed itself: look at its number before decoding its transactions.
+      const number = sealedBlockNumber(bytes)
+      const next = this.deps.chain.head.header.number + 1n
+      if (number !== undefined && number < next) return
       let sealed: ReturnType<typeof decodeSealedBlock>
       try {
         sealed = decodeSealedBlock(bytes, this.deps.spec.common)
@@ -160,7 +164,6 @@ export class QbftEngine {
         this.count('malformedBlock')
         return
       }
-      const next = this.deps.chain.head.header.number + 1n
       if (sealed.block.header.number > next) this.deps.onBehind?.(sealed.block.header.number)
       if (sealed.block.header.number !== next) return
       // Often the block this node has just validated, decided by the others a moment before it saw the commits.
@@ -412,7 +415,7 @@ export class QbftEngine {
     }
     try {
       await chain.checkCandidate(stored)
-      const { receipts } = await execution.runBlock(stored, chain.head.header.stateRoot)
+      const { receipts } = await execution.runBlock(stored, chain.head)
       this.executed = { hash: stored.hash(), receipts }
       this.deps.log.debug(
         { number: Number(block.header.number), txs: block.transactions.length, ms: this.clock.now() - started },

@@ -91,7 +91,13 @@ export {
 export { compareAddresses, containsAddress, indexOfAddress, selectProposer, sortValidators } from './proposer.js'
 export { faultTolerance, quorum } from './quorum.js'
 export { QbftRules } from './rules.js'
-export { decodeSealedBlock, encodeSealedBlock, rawWithExtraData, sealedExtraData } from './sealedBlock.js'
+export {
+  decodeSealedBlock,
+  encodeSealedBlock,
+  rawWithExtraData,
+  sealedBlockNumber,
+  sealedExtraData,
+} from './sealedBlock.js'
 export {
   createCommitSeal,
   recoverCommitters,

@@ -5,12 +5,15 @@
 import { type Block, type BlockBytes, type BlockHeader, createBlockFromBytesArray } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
+import { bytesToBigInt } from '@ethereumjs/util'
 import type { SealedBlock, Seals } from '../../chain/index.js'
 import { QbftError } from './errors.js'
 import { decodeExtraData, encodeExtraData, hashingExtraData } from './extraData.js'
 
 /** Position of extraData in a header's RLP list (yellow-paper order). */
 const EXTRA_DATA_INDEX = 12
+/** Position of the block number in an encoded header. */
+const NUMBER_INDEX = 8
 
 /** The header's full extraData: hashing form plus round and seals. Genesis keeps its own. */
 export function sealedExtraData(header: BlockHeader, seals: Seals | undefined): Uint8Array {
@@ -34,6 +37,17 @@ export function encodeSealedBlock(sealed: SealedBlock): Uint8Array {
 }
 
 /** Splits a sealed block's extraData into the stored (hashing) form and its seals. */
+/** The number of an encoded sealed block without decoding its transactions; undefined if it is malformed. */
+export function sealedBlockNumber(bytes: Uint8Array): bigint | undefined {
+  try {
+    const header = (RLP.decode(bytes) as unknown as Uint8Array[][])[0]
+    const number = Array.isArray(header) ? header[NUMBER_INDEX] : undefined
+    return number instanceof Uint8Array ? bytesToBigInt(number) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export function decodeSealedBlock(bytes: Uint8Array, common: Common): SealedBlock {
   let values: BlockBytes
   try {

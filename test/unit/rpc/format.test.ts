@@ -9,6 +9,7 @@ import {
   decodeSealedBlock,
   encodeSealedBlock,
   rawWithExtraData,
+  sealedBlockNumber,
   sealedExtraData,
 } from '../../../src/consensus/qbft/index.js'
 import {
@@ -201,6 +202,9 @@ describe('blocks', () => {
     const decoded = decodeSealedBlock(encodeSealedBlock(sealed), block.common)
     expect(decoded.block.hash()).toEqual(block.hash())
     expect(decoded.seals).toEqual(seals)
+    expect(sealedBlockNumber(encodeSealedBlock(sealed))).toBe(block.header.number)
+    expect(sealedBlockNumber(new Uint8Array([0xc0]))).toBeUndefined()
+    expect(sealedBlockNumber(new Uint8Array([0xff]))).toBeUndefined()
   })
 
   it('sizes the block with its full extraData', () => {
