@@ -106,9 +106,16 @@ export class Database {
     const cacheSize = opts.immutableReadCache ?? 0
     const cache = new Map<string, Uint8Array>()
     if (cacheSize > 0) this.caches.push(cache)
-    const cachedGet = async (key: Uint8Array): Promise<Uint8Array | undefined> => {
-      if (cacheSize === 0) return this.get(prefix, key)
-      const id = bytesToHex(key)
+    // Cache ids are unprefixed lowercase hex: the trie hands its node keys over in that form already.
+    const idOf = (key: Uint8Array | string | number): string =>
+      typeof key === 'string' && hexKeys
+        ? key.startsWith('0x')
+          ? key.slice(2)
+          : key
+        : bytesToHex(encodeKey(key)).slice(2)
+    const cachedGet = async (key: Uint8Array | string | number): Promise<Uint8Array | undefined> => {
+      if (cacheSize === 0) return this.get(prefix, encodeKey(key))
+      const id = idOf(key)
       const hit = cache.get(id)
       // Callers get their own copy: @ethereumjs may work on the bytes it is handed.
       if (hit !== undefined) {
@@ -116,23 +123,23 @@ export class Database {
         cache.set(id, hit)
         return hit.slice()
       }
-      const value = await this.get(prefix, key)
-      if (value !== undefined) remember(key, value)
+      const value = await this.get(prefix, encodeKey(key))
+      if (value !== undefined) remember(id, value)
       return value
     }
-    const remember = (key: Uint8Array, value: Uint8Array): void => {
+    const remember = (id: string, value: Uint8Array): void => {
       if (cacheSize === 0) return
-      cache.set(bytesToHex(key), value.slice())
+      cache.set(id, value.slice())
       if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string)
     }
-    const put = (key: Uint8Array, value: Uint8Array): void => {
-      this.put(prefix, key, value)
+    const put = (key: Uint8Array | string | number, value: Uint8Array): void => {
+      this.put(prefix, encodeKey(key), value)
       // Nodes a block writes are the ones the next lookups walk through.
-      remember(key, value)
+      if (cacheSize > 0) remember(idOf(key), value)
     }
-    const del = (key: Uint8Array): void => {
-      this.del(prefix, key)
-      cache.delete(bytesToHex(key))
+    const del = (key: Uint8Array | string | number): void => {
+      this.del(prefix, encodeKey(key))
+      if (cacheSize > 0) cache.delete(idOf(key))
     }
     const encodeKey = (key: Uint8Array | string | number): Uint8Array => {
       if (key instanceof Uint8Array) return key
@@ -155,15 +162,15 @@ export class Database {
     }
     const adapter: DB<Uint8Array | string, Uint8Array | string> = {
       get: async (key, o) => {
-        const value = await cachedGet(encodeKey(key))
+        const value = await cachedGet(key)
         return value === undefined ? undefined : decodeValue(value, o)
       },
-      put: async (key, value, o) => put(encodeKey(key), encodeValue(value, o)),
-      del: async (key) => del(encodeKey(key)),
+      put: async (key, value, o) => put(key, encodeValue(value, o)),
+      del: async (key) => del(key),
       batch: async (ops: BatchDBOp<Uint8Array | string, Uint8Array | string>[]) => {
         for (const op of ops) {
-          if (op.type === 'put') put(encodeKey(op.key), encodeValue(op.value, op.opts))
-          else del(encodeKey(op.key))
+          if (op.type === 'put') put(op.key, encodeValue(op.value, op.opts))
+          else del(op.key)
         }
       },
       shallowCopy: () => adapter,
