@@ -191,6 +191,7 @@ async function bench(args: BenchArgs, tempDir: string, onNode: (node: NodeProces
     peakRssMiB,
     totalWallMs: performance.now() - startedAt,
     warmUpTxs: warmUp.length,
+    ratePerSecond: args.rate,
   })
 }
 

@@ -32,6 +32,8 @@ export interface ReportInput {
   totalWallMs: number
   /** Transactions sent and mined before the timed phase (not in any figure above the line). */
   warmUpTxs: number
+  /** Offered load of a paced run; undefined when the workload was sent as fast as the node took it. */
+  ratePerSecond: number | undefined
 }
 
 export function renderReport(input: ReportInput): string {
@@ -88,7 +90,12 @@ export function renderReport(input: ReportInput): string {
     ['mined window (s, first submit->last block)', fixed(minedWindowMs / 1000, 2)],
     [
       'sustained mined throughput (tx/s, first->last block)',
-      blocks.length < 2 ? 'n/a' : int(steadyTxs / (steadyMs / 1000)),
+      // A burst has no steady state: a few blocks drain a backlog.
+      input.ratePerSecond === undefined
+        ? 'n/a (unpaced)'
+        : blocks.length < 2
+          ? 'n/a'
+          : int(steadyTxs / (steadyMs / 1000)),
     ],
     ['mined throughput incl. fill and drain (tx/s)', int(included / (minedWindowMs / 1000))],
     ['gas throughput (Mgas/s)', fixed(Number(gasUsed) / 1e6 / (minedWindowMs / 1000))],
