@@ -12,8 +12,6 @@ import {
   headerView,
   QbftEngine,
   type QbftEngineOptions,
-  QbftRules,
-  ValidatorProvider,
   VoteProposer,
   validatorsInHeader,
 } from './consensus/qbft/index.js'
@@ -23,7 +21,7 @@ import type { Execution } from './execution/index.js'
 import type { ChainSpec } from './genesis/index.js'
 import type { Logger } from './log/index.js'
 import { Network, type NetworkOptions, TOPICS } from './net/index.js'
-import { openChain } from './open.js'
+import { attachConsensus, openChain } from './open.js'
 import { defaultRpcOptions, type RpcOptions, RpcServer } from './rpc/index.js'
 import { BlockSync, defaultSyncOptions } from './sync/index.js'
 import {
@@ -107,19 +105,8 @@ export class PolisNode {
     const { spec, db, chain, execution } = await openChain(opts.datadir, opts.genesisFile, crypto)
     try {
       const log = opts.log
-      const validators = new ValidatorProvider(
-        { epochLength: spec.qbft.epochLength },
-        {
-          getHeader: async (number) => {
-            const header = await chain.getHeaderByNumber(number)
-            return header === undefined ? undefined : headerView(header)
-          },
-        },
-      )
-      chain.on('block', ({ block }) => validators.onBlockImported(headerView(block.header)))
+      const { validators, rules } = attachConsensus({ spec, chain, execution }, crypto)
       const votes = new VoteProposer()
-      const rules = new QbftRules(spec.qbft, crypto, validators)
-      chain.attach(execution, rules)
       const txpool = new TxPool(
         { ...defaultTxPoolOptions, ...opts.txpool },
         {

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { Chain } from './chain/index.js'
+import { headerView, QbftRules, ValidatorProvider } from './consensus/qbft/index.js'
 import type { Crypto } from './crypto/index.js'
 import { Database } from './db/index.js'
 import { defaultExecutionOptions, Execution } from './execution/index.js'
@@ -31,4 +32,28 @@ export async function openChain(
     await db.close()
     throw e
   }
+}
+
+/**
+ * Gives the chain its QBFT rules: validator sets from header votes (kept in step with imports) and the block checks
+ * (proposer, committed seals). Every node, and `polis import`, validates blocks this way.
+ */
+export function attachConsensus(
+  opened: { spec: ChainSpec; chain: Chain; execution: Execution },
+  crypto: Crypto,
+): { validators: ValidatorProvider; rules: QbftRules } {
+  const { spec, chain, execution } = opened
+  const validators = new ValidatorProvider(
+    { epochLength: spec.qbft.epochLength },
+    {
+      getHeader: async (number) => {
+        const header = await chain.getHeaderByNumber(number)
+        return header === undefined ? undefined : headerView(header)
+      },
+    },
+  )
+  chain.on('block', ({ block }) => validators.onBlockImported(headerView(block.header)))
+  const rules = new QbftRules(spec.qbft, crypto, validators)
+  chain.attach(execution, rules)
+  return { validators, rules }
 }

@@ -10,7 +10,8 @@ import { createCrypto } from '../crypto/index.js'
 import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_MNEMONIC, DEV_VALIDATOR } from '../genesis/index.js'
 import { createLogger } from '../log/index.js'
 import { PolisNode } from '../node.js'
-import { openChain } from '../open.js'
+import { attachConsensus, openChain } from '../open.js'
+import { describeProgress, exportBlocks, importBlocks, type Progress } from './blocks.js'
 import { generateNetwork } from './genesis.js'
 
 const DEFAULT_DATADIR = join(homedir(), '.polis', 'dev')
@@ -19,6 +20,70 @@ function parsePositive(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number')
   return n
+}
+
+function parseBlockNumber(value: string): bigint {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a block number')
+  return BigInt(value)
+}
+
+/** Prints a progress line on stderr at most every `everyMs`, and the last one when asked. */
+function progressPrinter(verb: string, everyMs = 5_000): { update(p: Progress): void; finish(): void } {
+  let last: Progress | undefined
+  let printedAt = 0
+  return {
+    update(p) {
+      last = p
+      if (p.elapsedMs - printedAt >= everyMs) {
+        printedAt = p.elapsedMs
+        process.stderr.write(`${verb} ${describeProgress(p)}\n`)
+      }
+    },
+    finish() {
+      if (last !== undefined && last.elapsedMs !== printedAt)
+        process.stderr.write(`${verb} ${describeProgress(last)}\n`)
+    },
+  }
+}
+
+async function exportCommand(
+  file: string,
+  opts: { datadir: string; genesis?: string; from?: bigint; to?: bigint },
+): Promise<void> {
+  const crypto = createCrypto()
+  const { chain, db } = await openChain(resolve(opts.datadir), resolve(opts.genesis ?? DEV_GENESIS_FILE), crypto)
+  try {
+    const progress = progressPrinter('exported')
+    const result = await exportBlocks(chain, resolve(file), { from: opts.from, to: opts.to }, progress.update)
+    progress.finish()
+    process.stdout.write(`exported blocks ${result.from}..${result.to} (${result.blocks}) to ${resolve(file)}\n`)
+  } finally {
+    await db.close()
+  }
+}
+
+async function importCommand(file: string, opts: { datadir: string; genesis?: string }): Promise<void> {
+  const crypto = createCrypto()
+  const opened = await openChain(resolve(opts.datadir), resolve(opts.genesis ?? DEV_GENESIS_FILE), crypto)
+  const { spec, chain, db } = opened
+  const progress = progressPrinter('imported')
+  try {
+    attachConsensus(opened, crypto)
+    const result = await importBlocks(
+      resolve(file),
+      { spec, chain, crypto, importBlock: (sealed) => chain.importBlock(sealed) },
+      progress.update,
+    )
+    progress.finish()
+    process.stdout.write(
+      `imported ${result.imported} blocks (${result.txs} txs), skipped ${result.known} already known; head ${result.head}\n`,
+    )
+  } catch (e) {
+    progress.finish()
+    throw new Error(`${(e as Error).message}; the chain keeps every block before it (head ${chain.head.header.number})`)
+  } finally {
+    await db.close()
+  }
 }
 
 function parsePort(value: string): number {
@@ -175,6 +240,24 @@ program
   .requiredOption('--genesis <file>', 'genesis.json of the chain')
   .requiredOption('--datadir <dir>', 'data directory')
   .action(init)
+
+program
+  .command('export')
+  .description("write the chain's blocks to a file as concatenated RLP (geth's export format, sealed blocks)")
+  .argument('<file>', 'output file')
+  .requiredOption('--datadir <dir>', 'data directory')
+  .option('--genesis <file>', 'genesis.json of the chain (default: the embedded dev genesis)')
+  .option('--from <n>', 'first block (default 0)', parseBlockNumber)
+  .option('--to <n>', 'last block (default the head)', parseBlockNumber)
+  .action(exportCommand)
+
+program
+  .command('import')
+  .description('import a file of concatenated RLP blocks, checking seals and executing every block')
+  .argument('<file>', 'block file (from polis export, Besu or geth of the same chain)')
+  .requiredOption('--datadir <dir>', 'data directory')
+  .option('--genesis <file>', 'genesis.json of the chain (default: the embedded dev genesis)')
+  .action(importCommand)
 
 program
   .command('genesis')
