@@ -3,6 +3,7 @@
  *
  *   npm run bench -- [--validators N] [--transfers N] [--erc20 N] [--senders K] [--rate TX_PER_S] [--warm-up N]
  *                    [--time-limit S]
+ *   npm run bench -- --import [--blocks N] [--transfers N] [--senders K]
  *
  * Starts `node dist/cli/main.js run` on a temp datadir and a free 127.0.0.1 port with a genesis that prefunds K fresh
  * senders, deploys test/fixtures/contracts/Token.sol and hands each sender tokens (not timed), pre-signs the workload,
@@ -11,6 +12,10 @@
  * With --validators N > 1 it starts a generated N-validator network of separate processes instead, and the defaults
  * measure a city network under steady load: 9,000 transfers offered at 300 tx/s after a warm-up of 3,000 transactions
  * (sent and mined the same way first, so that compiled code and caches are warm; not in the figures).
+ *
+ * With --import it measures block import instead: a chain of 2,000 blocks holding 100,000 transfers is built
+ * in-process, then `polis export`, `polis import` into an empty data directory, and an empty follower catching up
+ * from a node over libp2p are timed (scripts/bench-lib/import.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,6 +26,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { generateNetwork } from '../src/cli/genesis.js'
 import { createCrypto } from '../src/crypto/index.js'
 import { DEV_ACCOUNTS, DEV_VALIDATOR } from '../src/genesis/devKeys.js'
+import { runImportBench } from './bench-lib/import.js'
 import { type LoadOptions, runLoad, summariseReceipts } from './bench-lib/load.js'
 import { benchPaths, freePort, freePortRange, LOOPBACK, NodeProcess, writeBenchGenesis } from './bench-lib/node.js'
 import { renderReport } from './bench-lib/report.js'
@@ -38,6 +44,8 @@ const WARM_UP_BLOCKS = 3
 const SETUP_LOAD: LoadOptions = { batchSize: 100, maxInFlight: 8, timeLimitMs: 60_000, pollIntervalMs: 25 }
 
 interface BenchArgs {
+  import: boolean
+  blocks: number
   validators: number
   rate: number | undefined
   warmUp: number
@@ -57,6 +65,8 @@ function parseBenchArgs(argv: string[]): BenchArgs {
   const { values } = parseArgs({
     args: argv,
     options: {
+      import: { type: 'boolean', default: false },
+      blocks: { type: 'string', default: '2000' },
       validators: { type: 'string', default: '1' },
       rate: { type: 'string' },
       'warm-up': { type: 'string' },
@@ -71,11 +81,13 @@ function parseBenchArgs(argv: string[]): BenchArgs {
   // A network is measured under a steady offered load; a single node by how fast it takes a burst.
   const network = validators > 1
   const args = {
+    import: values.import,
+    blocks: parseCount('blocks', values.blocks, 1),
     validators,
     rate: values.rate !== undefined ? parseCount('rate', values.rate, 1) : network ? 300 : undefined,
     warmUp: parseCount('warm-up', values['warm-up'] ?? (network ? '3000' : '0'), 0),
-    transfers: parseCount('transfers', values.transfers ?? (network ? '9000' : '3000'), 0),
-    erc20: parseCount('erc20', values.erc20 ?? (network ? '0' : '3000'), 0),
+    transfers: parseCount('transfers', values.transfers ?? (values.import ? '100000' : network ? '9000' : '3000'), 0),
+    erc20: parseCount('erc20', values.erc20 ?? (network || values.import ? '0' : '3000'), 0),
     senders: parseCount('senders', values.senders, 1),
     timeLimitSeconds: parseCount('time-limit', values['time-limit'], 1),
   }
@@ -218,9 +230,19 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal)
   let exitCode = 0
   try {
-    const report = await bench(args, tempDir, (n) => {
-      started.push(n)
-    })
+    const report = args.import
+      ? await runImportBench({
+          cliPath: CLI_PATH,
+          devGenesisFile: DEV_GENESIS_FILE,
+          tempDir,
+          blocks: args.blocks,
+          transfers: args.transfers,
+          senders: args.senders,
+          progress,
+        })
+      : await bench(args, tempDir, (n) => {
+          started.push(n)
+        })
     process.stdout.write(`\n${report}\n`)
   } catch (e) {
     process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`)
