@@ -177,6 +177,7 @@ export class PolisNode {
           log: log.child({ module: 'rpc' }),
           broadcastTransaction: txBatcher && ((raw) => txBatcher.add(raw)),
           peerCount: network ? () => network.peerCount : undefined,
+          syncStatus: () => sync?.status(),
           qbft: {
             validatorsOfBlock: async (number) => {
               const header = await chain.getHeaderByNumber(number)

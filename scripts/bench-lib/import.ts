@@ -6,14 +6,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { Address, hexToBytes } from '@ethereumjs/util'
+import { hexToBytes } from '@ethereumjs/util'
 import { NODE_RUNTIME_FLAGS } from '../../src/cli/runtime.js'
-import { createCommitSeal, encodeExtraData, ISTANBUL_MIX_HASH } from '../../src/consensus/qbft/index.js'
 import { createCrypto } from '../../src/crypto/index.js'
 import { DEV_VALIDATOR } from '../../src/genesis/index.js'
 import { peerIdOfPrivateKey } from '../../src/net/index.js'
-import { attachConsensus, openChain } from '../../src/open.js'
+import { openChain } from '../../src/open.js'
+import { buildDevChain, senderKeys } from '../../test/helpers/chain.js'
 import { freePort, LOOPBACK, writeBenchGenesis } from './node.js'
 import { formatTable } from './report.js'
 import { RpcClient } from './rpc.js'
@@ -30,70 +29,6 @@ export interface ImportBenchOptions {
 
 const SENDER_BALANCE = 1000n * 10n ** 18n
 const SYNC_TIMEOUT_MS = 600_000
-
-/** Builds the chain in `datadir`: every block holds transfers/blocks transfers from the senders in turn. */
-async function buildChain(opts: ImportBenchOptions, datadir: string, genesisFile: string, keys: Uint8Array[]) {
-  const crypto = createCrypto()
-  const opened = await openChain(datadir, genesisFile, crypto)
-  const { spec, chain, execution, db } = opened
-  const { rules } = attachConsensus(opened, crypto)
-  const validatorKey = hexToBytes(DEV_VALIDATOR.privateKey)
-  const perBlock = Math.ceil(opts.transfers / opts.blocks)
-  const nonces = new Array<bigint>(keys.length).fill(0n)
-  let sent = 0
-  try {
-    for (let b = 0; b < opts.blocks; b++) {
-      const parent = chain.head
-      const baseFeePerGas = parent.header.calcNextBaseFee()
-      const txs = []
-      for (let i = 0; i < perBlock && sent < opts.transfers; i++, sent++) {
-        const s = sent % keys.length
-        const to = new Address(crypto.privateKeyToAddress(keys[(s + 1) % keys.length]))
-        txs.push(
-          createFeeMarket1559Tx(
-            {
-              chainId: spec.chainId,
-              nonce: nonces[s]++,
-              maxFeePerGas: baseFeePerGas * 2n + 10n ** 9n,
-              maxPriorityFeePerGas: 10n ** 9n,
-              gasLimit: 21_000n,
-              to,
-              value: 1n,
-            },
-            { common: spec.common },
-          ).sign(keys[s]),
-        )
-      }
-      const built = await execution.buildBlock(
-        parent,
-        {
-          timestamp: parent.header.timestamp + 1n,
-          gasLimit: parent.header.gasLimit,
-          baseFeePerGas,
-          coinbase: new Address(hexToBytes(DEV_VALIDATOR.address)),
-          difficulty: 1n,
-          mixHash: ISTANBUL_MIX_HASH,
-          nonce: new Uint8Array(8),
-          extraData: encodeExtraData({
-            vanity: new Uint8Array(32),
-            validators: await rules.validatorsAfter(parent),
-            vote: undefined,
-            round: 0,
-            committedSeals: [],
-          }),
-        },
-        txs,
-      )
-      if (built.rejected.length > 0) throw new Error(`block ${b + 1}: ${built.rejected[0].reason}`)
-      const seal = createCommitSeal(built.block.header, 0, validatorKey, crypto)
-      await chain.importBlock({ block: built.block, seals: { round: 0, committedSeals: [seal] } }, built)
-      if ((b + 1) % 250 === 0) opts.progress(`built ${b + 1} of ${opts.blocks} blocks`)
-    }
-    return { head: chain.head.header.number, hash: chain.head.hash(), stateRoot: chain.head.header.stateRoot }
-  } finally {
-    await db.close()
-  }
-}
 
 function timedCli(cliPath: string, args: string[]): { ms: number; stdout: string } {
   const started = performance.now()
@@ -136,19 +71,21 @@ async function waitForHead(rpc: RpcClient, head: bigint, timeoutMs: number): Pro
 
 export async function runImportBench(opts: ImportBenchOptions): Promise<string> {
   const crypto = createCrypto()
-  const keys = Array.from({ length: opts.senders }, (_, i) => {
-    const key = new Uint8Array(32)
-    new DataView(key.buffer).setUint32(28, i + 1)
-    key[0] = 0x42
-    return key
-  })
+  const keys = senderKeys(opts.senders)
   const genesisFile = join(opts.tempDir, 'genesis.json')
   const addresses = keys.map((k) => `0x${Buffer.from(crypto.privateKeyToAddress(k)).toString('hex')}`)
   writeBenchGenesis(opts.devGenesisFile, genesisFile, addresses, SENDER_BALANCE)
 
   const source = join(opts.tempDir, 'source')
   opts.progress(`building ${opts.blocks} blocks holding ${opts.transfers} transfers (not timed)`)
-  const built = await buildChain(opts, source, genesisFile, keys)
+  const built = await buildDevChain(source, genesisFile, {
+    blocks: opts.blocks,
+    transfersPerBlock: Math.ceil(opts.transfers / opts.blocks),
+    senderKeys: keys,
+    onBlock: (n) => {
+      if (n % 250 === 0) opts.progress(`built ${n} of ${opts.blocks} blocks`)
+    },
+  })
 
   const file = join(opts.tempDir, 'chain.rlp')
   opts.progress('polis export')

@@ -281,13 +281,24 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.emit('peer:connected', { ...peer })
   }
 
-  /** Refuses a peer on another chain for `peerBanMs` (no dial, no inbound connection); counted and logged once. */
-  private ban(peerId: string, reason: string): void {
+  /**
+   * Disconnects a peer that served invalid data (a block with a forged seal, a wrong state root, one that does not
+   * link to the chain) and refuses it for `peerBanMs`; counted and logged once.
+   */
+  async punish(peerId: string, reason: string): Promise<void> {
+    this.ban(peerId, reason, 'invalid data')
+    await this.disconnect(peerId)
+  }
+
+  /** Refuses a peer for `peerBanMs` (no dial, no inbound connection); counted and logged once. */
+  private ban(peerId: string, reason: string, why: 'another chain' | 'invalid data' = 'another chain'): void {
     if (bannedUntil(this.bans, peerId) !== undefined) return
     this.bans.set(peerId, Date.now() + this.opts.peerBanMs)
-    this.counters.statusMismatches++
+    if (why === 'another chain') this.counters.statusMismatches++
     this.counters.peersBanned++
-    this.log.warn({ peerId, reason, banMs: this.opts.peerBanMs }, 'peer is on another chain, disconnecting')
+    const message =
+      why === 'another chain' ? 'peer is on another chain, disconnecting' : 'peer served invalid data, disconnecting'
+    this.log.warn({ peerId, reason, banMs: this.opts.peerBanMs }, message)
     this.emit('peer:rejected', { peerId, reason })
   }
 

@@ -116,8 +116,16 @@ export function ethMethods(ctx: RpcContext): MethodTable {
   return {
     eth_chainId: withParams([], () => quantity(spec.chainId)),
     eth_blockNumber: withParams([], () => quantity(chain.head.header.number)),
-    // Blocks are imported as they are finalized; a node that is behind catches up through sync/ (not yet reported).
-    eth_syncing: withParams([], () => false),
+    // false at the head; while sync/ catches up, geth's object with the range being imported.
+    eth_syncing: withParams([], () => {
+      const status = ctx.deps.syncStatus?.()
+      if (status === undefined) return false
+      return {
+        startingBlock: quantity(status.startingBlock),
+        currentBlock: quantity(status.currentBlock),
+        highestBlock: quantity(status.highestBlock),
+      }
+    }),
     eth_accounts: withParams([], () => []),
     eth_coinbase: withParams([], () => {
       if (coinbase === undefined) throw serverError('etherbase must be explicitly specified')

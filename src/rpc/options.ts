@@ -50,6 +50,8 @@ export interface RpcDeps {
   log: Logger
   /** Connected peers (net_peerCount); absent without networking. */
   peerCount?: () => number
+  /** Catch-up progress for eth_syncing: undefined when the node is at the head it knows of. */
+  syncStatus?: () => { startingBlock: bigint; currentBlock: bigint; highestBlock: bigint } | undefined
   /** Sends an accepted eth_sendRawTransaction to peers (absent without networking). */
   broadcastTransaction?: (raw: Uint8Array) => void
   /** Consensus state for the qbft_ namespace (absent on nodes without consensus). */

@@ -1,0 +1,93 @@
+/** Building a sealed dev chain quickly in-process (tests and the import benchmark): no node, no timers. */
+import { createFeeMarket1559Tx } from '@ethereumjs/tx'
+import { Address, hexToBytes } from '@ethereumjs/util'
+import { createCommitSeal, encodeExtraData, ISTANBUL_MIX_HASH } from '../../src/consensus/qbft/index.js'
+import { createCrypto } from '../../src/crypto/index.js'
+import { DEV_VALIDATOR } from '../../src/genesis/index.js'
+import { attachConsensus, openChain } from '../../src/open.js'
+
+export interface BuiltChain {
+  head: bigint
+  hash: Uint8Array
+  stateRoot: Uint8Array
+}
+
+/**
+ * Appends `blocks` blocks to the chain in `datadir` (a genesis whose validator is the dev validator), each holding
+ * `transfersPerBlock` transfers from `senderKeys` in turn (funded in the genesis). Closes the database when done.
+ */
+export async function buildDevChain(
+  datadir: string,
+  genesisFile: string,
+  opts: { blocks: number; transfersPerBlock: number; senderKeys: readonly Uint8Array[]; onBlock?: (n: number) => void },
+): Promise<BuiltChain> {
+  const crypto = createCrypto()
+  const opened = await openChain(datadir, genesisFile, crypto)
+  const { spec, chain, execution, db } = opened
+  const { rules } = attachConsensus(opened, crypto)
+  const validatorKey = hexToBytes(DEV_VALIDATOR.privateKey)
+  const keys = opts.senderKeys
+  const nonces = new Array<bigint>(keys.length).fill(0n)
+  let sent = 0
+  try {
+    for (let b = 0; b < opts.blocks; b++) {
+      const parent = chain.head
+      const baseFeePerGas = parent.header.calcNextBaseFee()
+      const txs = []
+      for (let i = 0; i < opts.transfersPerBlock; i++, sent++) {
+        const s = sent % keys.length
+        txs.push(
+          createFeeMarket1559Tx(
+            {
+              chainId: spec.chainId,
+              nonce: nonces[s]++,
+              maxFeePerGas: baseFeePerGas * 2n + 10n ** 9n,
+              maxPriorityFeePerGas: 10n ** 9n,
+              gasLimit: 21_000n,
+              to: new Address(crypto.privateKeyToAddress(keys[(s + 1) % keys.length])),
+              value: 1n,
+            },
+            { common: spec.common },
+          ).sign(keys[s]),
+        )
+      }
+      const built = await execution.buildBlock(
+        parent,
+        {
+          timestamp: parent.header.timestamp + 1n,
+          gasLimit: parent.header.gasLimit,
+          baseFeePerGas,
+          coinbase: new Address(hexToBytes(DEV_VALIDATOR.address)),
+          difficulty: 1n,
+          mixHash: ISTANBUL_MIX_HASH,
+          nonce: new Uint8Array(8),
+          extraData: encodeExtraData({
+            vanity: new Uint8Array(32),
+            validators: await rules.validatorsAfter(parent),
+            vote: undefined,
+            round: 0,
+            committedSeals: [],
+          }),
+        },
+        txs,
+      )
+      if (built.rejected.length > 0) throw new Error(`block ${b + 1}: ${built.rejected[0].reason}`)
+      const seal = createCommitSeal(built.block.header, 0, validatorKey, crypto)
+      await chain.importBlock({ block: built.block, seals: { round: 0, committedSeals: [seal] } }, built)
+      opts.onBlock?.(b + 1)
+    }
+    return { head: chain.head.header.number, hash: chain.head.hash(), stateRoot: chain.head.header.stateRoot }
+  } finally {
+    await db.close()
+  }
+}
+
+/** Deterministic private keys for funded test senders. */
+export function senderKeys(count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => {
+    const key = new Uint8Array(32)
+    key[0] = 0x42
+    new DataView(key.buffer).setUint32(28, i + 1)
+    return key
+  })
+}
