@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
-import { bytesToHex } from '@ethereumjs/util'
+import { bytesToHex, hexToBytes } from '@ethereumjs/util'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { createWalletClient, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -166,6 +166,62 @@ describe('a 4-validator QBFT network of separate processes', () => {
     })
     const hashes = await Promise.all(live().map((node) => hashAt(node, target)))
     expect(new Set(hashes).size).toBe(1)
+  })
+
+  it('a validator whose data directory was wiped catches up by itself and proposes again', async () => {
+    const key = hexToBytes(readFileSync(join(dir, 'node-3', 'key'), 'utf8').trim() as `0x${string}`)
+    const address = bytesToHex(crypto.privateKeyToAddress(key))
+    await (nodes[3] as ChildNode).stop('SIGKILL')
+    nodes[3] = undefined
+    removeDir(join(dir, 'node-3', 'data'))
+    const restart = await head(nodes[0] as ChildNode)
+    const node = await start(3)
+    await waitFor(
+      'the wiped validator to catch up',
+      async () => ((await head(node)) >= restart ? true : undefined),
+      30_000,
+    )
+    // Round-robin proposers: within a few blocks one is this validator's again.
+    const proposed = await waitFor(
+      'a block proposed by the wiped validator',
+      async () => {
+        const latest = await call<{ number: string; miner: string }>(node, 'eth_getBlockByNumber', ['latest', false])
+        return BigInt(latest.number) > restart && latest.miner === address ? BigInt(latest.number) : undefined
+      },
+      40_000,
+    )
+    expect(await hashAt(nodes[0] as ChildNode, proposed)).toBe(await hashAt(node, proposed))
+  })
+
+  it('a follower started late on an empty data directory reaches the head and follows the chain', async () => {
+    const key0 = hexToBytes(readFileSync(join(dir, 'node-0', 'key'), 'utf8').trim() as `0x${string}`)
+    const port = await freeBase(1, 1)
+    const follower = await startChildNode(join(dir, 'follower', 'data'), [
+      '--genesis',
+      join(dir, 'genesis.json'),
+      '--p2p-listen',
+      `/ip4/127.0.0.1/tcp/${port}`,
+      '--static-peers',
+      `/ip4/127.0.0.1/tcp/${p2pBase}/p2p/${peerIdOfPrivateKey(key0)}`,
+    ])
+    try {
+      const target = await head(nodes[0] as ChildNode)
+      await waitFor(
+        'the follower to reach the head',
+        async () => ((await head(follower)) >= target ? true : undefined),
+        30_000,
+      )
+      expect(await hashAt(follower, target)).toBe(await hashAt(nodes[0] as ChildNode, target))
+      await waitFor(
+        'the follower to follow new blocks',
+        async () => ((await head(follower)) >= target + 2n ? true : undefined),
+        20_000,
+      )
+      expect(await call<boolean>(follower, 'eth_syncing')).toBe(false)
+      expect(await call<string>(follower, 'eth_coinbase').catch((e: Error) => e.message)).toMatch(/etherbase/)
+    } finally {
+      await follower.stop()
+    }
   })
 
   it('votes a fifth validator in, which then proposes blocks, and votes it out again', async () => {
