@@ -3,7 +3,7 @@
  * higher, in ranges, and imports them one by one with full validation (seals from a quorum, execution, roots).
  */
 import { RLP } from '@ethereumjs/rlp'
-import { bigIntToUnpaddedBytes, bytesToBigInt, bytesToInt, intToBytes } from '@ethereumjs/util'
+import { bigIntToUnpaddedBytes, bytesToBigInt, bytesToInt } from '@ethereumjs/util'
 import type { Logger } from 'pino'
 import { BlockImportError, type Chain, type SealedBlock } from '../chain/index.js'
 import { decodeSealedBlock, encodeSealedBlock } from '../consensus/qbft/index.js'
@@ -15,6 +15,8 @@ export const BLOCKS_PROTOCOL = protocolId('blocks')
 export interface SyncOptions {
   /** Most blocks asked for (and served) in one request. */
   maxBlocksPerRequest: number
+  /** Range requests outstanding at once during a catch-up, spread over the peers that have the blocks. */
+  maxRequestsInFlight: number
   /** How often peers are asked for their head when nothing else says we are behind. */
   pollIntervalMs: number
   requestTimeoutMs: number
@@ -24,9 +26,17 @@ export interface SyncOptions {
 
 export const defaultSyncOptions: SyncOptions = {
   maxBlocksPerRequest: 64,
+  maxRequestsInFlight: 4,
   pollIntervalMs: 5_000,
   requestTimeoutMs: 10_000,
   progressLogIntervalMs: 5_000,
+}
+
+interface RangeRequest {
+  from: bigint
+  count: bigint
+  peer: string
+  response: Promise<{ kind: 'ok'; blocks: Uint8Array[] } | { kind: 'failed' }>
 }
 
 /** What eth_syncing reports while the node catches up. */
@@ -84,34 +94,19 @@ export class BlockSync {
     return { startingBlock: p.startingBlock, currentBlock: p.currentBlock, highestBlock: p.highestBlock }
   }
 
-  /** Consensus saw a decided block beyond the next one: catch up from the peer with the highest head. */
+  /** Consensus saw a decided block beyond the next one: catch up to it (or further, if a peer is further). */
   behind(number: bigint): void {
-    const best = this.bestPeer()
-    if (best === undefined) return
-    this.catchUp(best, best.status.head.number > number ? best.status.head.number : number)
+    this.catchUp(number)
   }
 
-  private bestPeer(): PeerInfo | undefined {
-    return this.deps.network.peers().sort((a, b) => (a.status.head.number > b.status.head.number ? -1 : 1))[0]
-  }
-
-  private catchUp(peer: PeerInfo, target: bigint): void {
+  private catchUp(target: bigint): void {
     if (!this.running || this.syncing) return
-    this.syncing = this.syncFrom(peer, target).then(
-      (outcome) => {
-        this.syncing = undefined
-        // A peer that served a bad block was dropped: go on at once with the best one left, if it is ahead.
-        // Otherwise (done, or a peer that stalled) peer events and the poll start the next catch-up.
-        const next = outcome === 'dropped' ? this.bestPeer() : undefined
-        if (this.running && next !== undefined && next.status.head.number > this.deps.chain.head.header.number + 1n) {
-          this.catchUp(next, next.status.head.number)
-        } else this.progress = undefined
-      },
-      () => {
+    this.syncing = this.sync(target)
+      .catch((err) => this.deps.log.warn({ err }, 'catch-up failed'))
+      .finally(() => {
         this.syncing = undefined
         this.progress = undefined
-      },
-    )
+      })
   }
 
   /** Asks a peer for its head now and then, in case we fell behind without noticing. */
@@ -124,69 +119,141 @@ export class BlockSync {
 
   private readonly onPeer = (peer: PeerInfo): void => {
     if (peer.status.head.number <= this.deps.chain.head.header.number + 1n) return
-    this.catchUp(peer, peer.status.head.number)
+    this.catchUp(peer.status.head.number)
   }
 
-  private async syncFrom(peer: PeerInfo, target: bigint): Promise<'done' | 'stalled' | 'dropped'> {
-    const { chain, network, log } = this.deps
-    log.info({ peer: peer.peerId, from: Number(chain.head.header.number), to: Number(target) }, 'catching up')
-    const now = performance.now()
+  /**
+   * Fetches ranges of blocks from every peer that has them, a few requests ahead of the import, and imports them in
+   * order. A peer that fails a request is not asked again in this catch-up; one that serves a bad block is dropped
+   * and banned, and its ranges go to others. Ends at the highest head known, or when no peer can serve the next range.
+   */
+  private async sync(initialTarget: bigint): Promise<void> {
+    const { chain, log } = this.deps
     const head = chain.head.header.number
-    if (this.progress === undefined || this.progress.currentBlock >= this.progress.highestBlock) {
-      this.progress = {
-        startingBlock: head,
-        currentBlock: head,
-        highestBlock: target,
-        startedAt: now,
-        txs: 0,
-        loggedAt: now,
+    const now = performance.now()
+    this.progress = {
+      startingBlock: head,
+      currentBlock: head,
+      highestBlock: initialTarget,
+      startedAt: now,
+      txs: 0,
+      loggedAt: now,
+    }
+    log.info({ from: Number(head), to: Number(initialTarget) }, 'catching up')
+    const failed = new Set<string>()
+    const size = BigInt(this.opts.maxBlocksPerRequest)
+    let queue: RangeRequest[] = []
+    let turn = 0
+    const target = () => {
+      let highest = this.progress?.highestBlock ?? initialTarget
+      for (const peer of this.usablePeers(failed))
+        if (peer.status.head.number > highest) highest = peer.status.head.number
+      if (this.progress) this.progress.highestBlock = highest
+      return highest
+    }
+    /** Asks the next usable peer (in turn) that has block `from` for the range starting there. */
+    const ask = (from: bigint, count: bigint): RangeRequest | undefined => {
+      const peers = this.usablePeers(failed).filter((p) => p.status.head.number >= from)
+      if (peers.length === 0) return undefined
+      const peer = peers[turn++ % peers.length]
+      return { from, count, peer: peer.peerId, response: this.fetch(peer.peerId, from, count) }
+    }
+    // Bounded: every round imports at least one block or excludes a peer, and stops when no peer is left.
+    for (let rounds = 0; this.running && rounds < 1_000_000; rounds++) {
+      const next = chain.head.header.number + 1n
+      if (next > target()) break
+      // Keep a few requests in flight, contiguous from the next block.
+      let end = queue.length > 0 ? queue[queue.length - 1].from + queue[queue.length - 1].count : next
+      while (queue.length < this.opts.maxRequestsInFlight && end <= target()) {
+        const request = ask(end, size)
+        if (request === undefined) break
+        queue.push(request)
+        end += size
       }
-    } else if (target > this.progress.highestBlock) this.progress.highestBlock = target
-    // Bounded: each round either imports blocks or stops.
-    for (let rounds = 0; this.running && chain.head.header.number < target && rounds < 100_000; rounds++) {
-      const from = chain.head.header.number + 1n
-      const request = RLP.encode([bigIntToUnpaddedBytes(from), intToBytes(this.opts.maxBlocksPerRequest)])
-      let blocks: Uint8Array[]
-      try {
-        const response = await network.request(peer.peerId, BLOCKS_PROTOCOL, request, {
-          timeoutMs: this.opts.requestTimeoutMs,
-        })
-        blocks = RLP.decode(response) as Uint8Array[]
-      } catch (err) {
-        log.warn({ err, peer: peer.peerId }, 'block range request failed')
-        return 'stalled'
+      const current = queue.shift()
+      if (current === undefined || current.from !== next) {
+        log.warn({ head: Number(chain.head.header.number) }, 'no peer can serve the next blocks; waiting for peers')
+        break
       }
-      if (!Array.isArray(blocks)) {
-        await network.punish(peer.peerId, 'served a block range that is not a list')
-        return 'dropped'
+      const outcome = await current.response
+      if (outcome.kind === 'failed') {
+        failed.add(current.peer)
+        queue = queue.filter((r) => r.peer !== current.peer)
+        const again = ask(current.from, current.count)
+        if (again) queue.unshift(again)
+        continue
       }
-      if (blocks.length === 0) return 'stalled'
-      for (const bytes of blocks) {
-        let sealed: SealedBlock
-        try {
-          sealed = decodeSealedBlock(RLP.encode(bytes as never) as Uint8Array, this.deps.spec.common)
-        } catch (err) {
-          await network.punish(peer.peerId, `served a malformed block: ${(err as Error).message}`)
-          return 'dropped'
-        }
-        const number = sealed.block.header.number
-        if (number <= chain.head.header.number) continue
-        try {
-          await this.deps.importBlock(sealed)
-        } catch (err) {
-          log.warn({ err, peer: peer.peerId, number: Number(number) }, 'synced block refused')
-          // A block that fails its checks is never imported, and the peer that served it is dropped.
-          if (err instanceof BlockImportError && !BENIGN_IMPORT_CODES.has(err.code)) {
-            await network.punish(peer.peerId, `served block ${number}: ${(err as Error).message}`)
-            return 'dropped'
-          }
-          return 'stalled'
-        }
-        this.recordProgress(sealed.block.transactions.length)
+      const before = chain.head.header.number
+      const result = await this.importRange(current.peer, outcome.blocks)
+      // A peer whose answer moved nothing forward (bad, empty or stale) is not asked again in this catch-up.
+      if (result === 'bad' || chain.head.header.number === before) {
+        failed.add(current.peer)
+        queue = queue.filter((r) => r.peer !== current.peer)
+      }
+      // A short answer (or a bad block) leaves a gap before the next request: ask for it first.
+      const gapFrom = chain.head.header.number + 1n
+      const gapEnd = queue.length > 0 ? queue[0].from : current.from + current.count
+      if (gapFrom < gapEnd) {
+        const again = ask(gapFrom, gapEnd - gapFrom)
+        if (again) queue.unshift(again)
       }
     }
     log.info({ head: Number(chain.head.header.number) }, 'caught up')
-    return 'done'
+  }
+
+  private usablePeers(failed: Set<string>): PeerInfo[] {
+    return this.deps.network.peers().filter((p) => !failed.has(p.peerId))
+  }
+
+  private async fetch(
+    peerId: string,
+    from: bigint,
+    count: bigint,
+  ): Promise<{ kind: 'ok'; blocks: Uint8Array[] } | { kind: 'failed' }> {
+    const request = RLP.encode([bigIntToUnpaddedBytes(from), bigIntToUnpaddedBytes(count)])
+    try {
+      const response = await this.deps.network.request(peerId, BLOCKS_PROTOCOL, request, {
+        timeoutMs: this.opts.requestTimeoutMs,
+      })
+      const blocks = RLP.decode(response)
+      if (!Array.isArray(blocks)) {
+        await this.deps.network.punish(peerId, 'served a block range that is not a list')
+        return { kind: 'failed' }
+      }
+      return { kind: 'ok', blocks: blocks as Uint8Array[] }
+    } catch (err) {
+      this.deps.log.warn({ err, peer: peerId }, 'block range request failed')
+      return { kind: 'failed' }
+    }
+  }
+
+  /** Imports a range in order; a malformed or invalid block gets its peer dropped and ends the range. */
+  private async importRange(peerId: string, blocks: Uint8Array[]): Promise<'ok' | 'bad'> {
+    const { chain, network, log } = this.deps
+    for (const bytes of blocks) {
+      let sealed: SealedBlock
+      try {
+        sealed = decodeSealedBlock(RLP.encode(bytes as never) as Uint8Array, this.deps.spec.common)
+      } catch (err) {
+        await network.punish(peerId, `served a malformed block: ${(err as Error).message}`)
+        return 'bad'
+      }
+      const number = sealed.block.header.number
+      if (number <= chain.head.header.number) continue
+      try {
+        await this.deps.importBlock(sealed)
+      } catch (err) {
+        log.warn({ err, peer: peerId, number: Number(number) }, 'synced block refused')
+        // A block that fails its checks is never imported, and the peer that served it is dropped.
+        if (err instanceof BlockImportError && !BENIGN_IMPORT_CODES.has(err.code)) {
+          await network.punish(peerId, `served block ${number}: ${(err as Error).message}`)
+          return 'bad'
+        }
+        return 'ok'
+      }
+      this.recordProgress(sealed.block.transactions.length)
+    }
+    return 'ok'
   }
 
   /** Counts an imported block and, on a long catch-up, logs blocks/s, tx/s and the time left now and then. */

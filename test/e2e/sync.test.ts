@@ -17,8 +17,9 @@ import { buildDevChain, senderKeys } from '../helpers/chain.js'
 import { freePort, removeDir, tempDir, waitFor } from '../helpers/node.js'
 
 const crypto = createCrypto()
-const BLOCKS = 150
-const FORGED = 40n
+// Enough blocks for many range requests, so that the liar is asked for some whatever the order peers connect in.
+const BLOCKS = 600
+const CHECKED = 40n
 
 /** A JSON-RPC call to an in-process node. */
 async function rpc<T>(node: PolisNode, method: string, params: unknown[] = []): Promise<T> {
@@ -47,7 +48,7 @@ describe('catching up from peers', () => {
       genesis.alloc[bytesToHex(crypto.privateKeyToAddress(key))] = { balance: '0x3635c9adc5dea00000' }
     genesisFile = join(dir, 'genesis.json')
     writeFileSync(genesisFile, JSON.stringify(genesis))
-    await buildDevChain(join(dir, 'built'), genesisFile, { blocks: BLOCKS, transfersPerBlock: 5, senderKeys: keys })
+    await buildDevChain(join(dir, 'built'), genesisFile, { blocks: BLOCKS, transfersPerBlock: 2, senderKeys: keys })
     cpSync(join(dir, 'built'), join(dir, 'honest'), { recursive: true })
     const opened = await openChain(join(dir, 'built'), genesisFile, crypto)
     source = { chain: opened.chain, db: opened.db }
@@ -72,8 +73,8 @@ describe('catching up from peers', () => {
       p2p: { listen: [`/ip4/127.0.0.1/tcp/${honestPort}`] },
       log,
     })
-    // The liar speaks the real protocol, claims a far higher head (so it is asked first) and serves the real
-    // blocks, except that block FORGED carries a committed seal with a flipped byte.
+    // The liar speaks the real protocol, claims a far higher head and serves the real blocks, each with a flipped
+    // byte in its committed seal.
     const liarKey = new Uint8Array(32).fill(0x77)
     const liarPort = await freePort()
     liar = await Network.create(
@@ -98,13 +99,11 @@ describe('catching up from peers', () => {
         const block = (await source.chain.getBlockByNumber(n))!
         const seals = (await source.chain.getSeals(block.hash()))!
         const item = RLP.decode(encodeSealedBlock({ block, seals })) as unknown as Uint8Array[][]
-        if (n === FORGED) {
-          const extra = decodeExtraData(item[0][12])
-          const seal = extra.committedSeals[0].slice()
-          seal[5] ^= 0xff
-          item[0][12] = encodeExtraData({ ...extra, committedSeals: [seal] })
-          forgedServed++
-        }
+        const extra = decodeExtraData(item[0][12])
+        const seal = extra.committedSeals[0].slice()
+        seal[5] ^= 0xff
+        item[0][12] = encodeExtraData({ ...extra, committedSeals: [seal] })
+        forgedServed++
         out.push(item as unknown as Uint8Array)
       }
       return RLP.encode(out as never)
@@ -139,7 +138,7 @@ describe('catching up from peers', () => {
     expect(forgedServed).toBeGreaterThan(0)
     expect(follower.network?.peers().map((p) => p.peerId)).not.toContain(liar.peerId)
     expect(follower.network?.stats().peersBanned).toBe(1)
-    for (const n of [FORGED - 1n, FORGED, target]) {
+    for (const n of [CHECKED, target]) {
       expect((await follower.chain.getBlockByNumber(n))?.hash()).toEqual(
         (await source.chain.getBlockByNumber(n))?.hash(),
       )
