@@ -150,6 +150,7 @@ export class PolisNode {
           log: log.child({ module: 'qbft' }),
           validatorKey: opts.validatorKey,
           onBehind: (number) => sync?.behind(number),
+          syncing: () => sync?.status() !== undefined,
           transport: network && {
             publishMessage: (bytes) => publish(network, TOPICS.qbft, bytes, log),
             publishBlock: (bytes) => publish(network, TOPICS.block, bytes, log),

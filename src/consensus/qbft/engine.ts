@@ -78,6 +78,8 @@ export interface QbftEngineDeps {
   validatorKey?: Uint8Array
   /** Told when a decided block beyond the next one shows up: this node has fallen behind. */
   onBehind?: (number: bigint) => void
+  /** True while the node catches up from peers: a validator that is behind takes no part in consensus meanwhile. */
+  syncing?: () => boolean
 }
 
 /** Share of the block period a proposer spends adding transactions, leaving time to seal and import. */
@@ -266,6 +268,14 @@ export class QbftEngine {
     if (this.machine?.config.height !== height) return
     const { spec, txpool, chain } = this.deps
     const { blockPeriodSeconds, emptyBlockPeriodSeconds } = spec.qbft
+    if (this.deps.syncing?.()) {
+      // Behind the network: no proposal and no round timer for a height the others have finished; look again later.
+      this.blockTimer = this.clock.setTimeout(
+        () => void this.enqueue(() => this.onBlockTimer(height)),
+        blockPeriodSeconds * 1000,
+      )
+      return
+    }
     const parent = chain.head
     if (emptyBlockPeriodSeconds > 0) {
       const emptyDue = (Number(parent.header.timestamp) + emptyBlockPeriodSeconds) * 1000
