@@ -20,7 +20,7 @@ import {
   type RpcReceipt,
   type RpcTransaction,
 } from './format.js'
-import { logMethods } from './logs.js'
+import { createLogReader, logMethods } from './logs.js'
 import type { RpcContext } from './options.js'
 import {
   address,
@@ -237,6 +237,6 @@ export function ethMethods(ctx: RpcContext): MethodTable {
     eth_getUncleByBlockHashAndIndex: withParams([required(hash), required(uint64)], () => null),
 
     ...feeMethods(ctx),
-    ...logMethods(ctx),
+    ...logMethods(createLogReader(ctx)),
   }
 }

@@ -64,11 +64,21 @@ export class LogMatcher {
   }
 }
 
-export function logMethods(ctx: RpcContext): MethodTable {
+/** Reads logs for eth_getLogs and for log filters. */
+export interface LogReader {
+  /** eth_getLogs, with its range and result limits. */
+  getLogs(filter: FilterObject): Promise<RpcLog[]>
+  /** Logs matching `filter`'s addresses and topics in blocks from..to (no range limit: callers bound it). */
+  between(filter: FilterObject, from: bigint, to: bigint): Promise<RpcLog[]>
+}
+
+export function createLogReader(ctx: RpcContext): LogReader {
   const { chain, crypto } = ctx.deps
   const { maxLogBlockRange, maxLogResults } = ctx.opts
 
   const tooMany = () => new RpcError(ErrorCode.LimitExceeded, `query returned more than ${maxLogResults} results`)
+  const matcherOf = (filter: FilterObject) =>
+    new LogMatcher(crypto.keccak256, filter.address ?? [], filter.topics ?? [])
 
   async function logsOf(block: Block, matcher: LogMatcher, out: RpcLog[]): Promise<void> {
     const receipts = await chain.getReceipts(block.hash())
@@ -85,8 +95,23 @@ export function logMethods(ctx: RpcContext): MethodTable {
     })
   }
 
+  async function scan(matcher: LogMatcher, from: bigint, to: bigint, out: RpcLog[]): Promise<void> {
+    for (let start = from; start <= to; start += BigInt(SCAN_CONCURRENCY)) {
+      const end = start + BigInt(SCAN_CONCURRENCY) - 1n < to ? start + BigInt(SCAN_CONCURRENCY) - 1n : to
+      const numbers: bigint[] = []
+      for (let n = start; n <= end; n++) numbers.push(n)
+      // Headers first: only blocks whose bloom may match are read whole.
+      const headers = await Promise.all(numbers.map((n) => chain.getHeaderByNumber(n)))
+      for (const header of headers) {
+        if (header === undefined || !matcher.mayMatch(header.logsBloom)) continue
+        const block = await chain.getBlockByNumber(header.number)
+        if (block !== undefined) await logsOf(block, matcher, out)
+      }
+    }
+  }
+
   async function getLogs(filter: FilterObject): Promise<RpcLog[]> {
-    const matcher = new LogMatcher(crypto.keccak256, filter.address ?? [], filter.topics ?? [])
+    const matcher = matcherOf(filter)
     const out: RpcLog[] = []
     if (filter.blockHash !== undefined) {
       const block = await chain.getBlockByHash(filter.blockHash)
@@ -100,22 +125,22 @@ export function logMethods(ctx: RpcContext): MethodTable {
     if (from > to) throw invalidParams('invalid block range params')
     if (to > head) throw invalidParams('block range extends beyond current head block')
     if (to - from > BigInt(maxLogBlockRange)) throw serverError(`exceed maximum block range: ${maxLogBlockRange}`)
-    for (let start = from; start <= to; start += BigInt(SCAN_CONCURRENCY)) {
-      const end = start + BigInt(SCAN_CONCURRENCY) - 1n < to ? start + BigInt(SCAN_CONCURRENCY) - 1n : to
-      const numbers: bigint[] = []
-      for (let n = start; n <= end; n++) numbers.push(n)
-      // Headers first: only blocks whose bloom may match are read whole.
-      const headers = await Promise.all(numbers.map((n) => chain.getHeaderByNumber(n)))
-      for (const header of headers) {
-        if (header === undefined || !matcher.mayMatch(header.logsBloom)) continue
-        const block = await chain.getBlockByNumber(header.number)
-        if (block !== undefined) await logsOf(block, matcher, out)
-      }
-    }
+    await scan(matcher, from, to, out)
     return out
   }
 
   return {
-    eth_getLogs: withParams([required(filterObject)], getLogs),
+    getLogs,
+    async between(filter, from, to) {
+      const out: RpcLog[] = []
+      await scan(matcherOf(filter), from, to, out)
+      return out
+    },
+  }
+}
+
+export function logMethods(reader: LogReader): MethodTable {
+  return {
+    eth_getLogs: withParams([required(filterObject)], (filter) => reader.getLogs(filter)),
   }
 }

@@ -23,7 +23,7 @@ export interface RpcOptions {
    * charge fees; gas-free chains (baseFeeMode 'zero') suggest 0 until transactions there pay tips.
    */
   gasPriceFloor: bigint
-  /** Namespaces served: 'eth', 'net', 'web3' by default; 'qbft' (voting, round state) only when asked for. */
+  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool' and 'qbft' when asked for. */
   apis: string[]
 }
 
@@ -57,6 +57,9 @@ export interface RpcDeps {
   /** Consensus state for the qbft_ namespace (absent on nodes without consensus). */
   qbft?: QbftBackend
 }
+
+/** Every namespace a node can serve. */
+export const RPC_NAMESPACES: readonly string[] = ['eth', 'net', 'web3', 'txpool', 'qbft']
 
 /** What every namespace is built from. */
 export interface RpcContext {

@@ -7,25 +7,30 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { Dispatcher, type MethodTable } from './dispatcher.js'
 import { ErrorCode } from './errors.js'
 import { ethMethods } from './eth.js'
+import { defaultFilterOptions, FilterManager } from './filters.js'
+import { createLogReader } from './logs.js'
 import { netMethods } from './net.js'
-import type { RpcContext, RpcDeps, RpcOptions } from './options.js'
+import { RPC_NAMESPACES, type RpcContext, type RpcDeps, type RpcOptions } from './options.js'
 import { qbftMethods } from './qbft.js'
+import { txpoolMethods } from './txpool.js'
 import { web3Methods } from './web3.js'
 
-/** Every public method, by name. */
-export function createMethods(ctx: RpcContext): MethodTable {
+/** Every public method, by name; filter methods when a FilterManager keeps the filters. */
+export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodTable {
   const apis = new Set(ctx.opts.apis)
   return {
     ...(apis.has('web3') ? web3Methods(ctx) : {}),
     ...(apis.has('net') ? netMethods(ctx) : {}),
     ...(apis.has('eth') ? ethMethods(ctx) : {}),
+    ...(apis.has('eth') && filters ? filters.methods() : {}),
+    ...(apis.has('txpool') ? txpoolMethods(ctx) : {}),
     ...(apis.has('qbft') && ctx.deps.qbft ? qbftMethods(ctx, ctx.deps.qbft) : {}),
   }
 }
 
 /** The dispatcher over every public namespace; transports (HTTP, WebSocket) share it. */
-export function createDispatcher(opts: RpcOptions, deps: RpcDeps): Dispatcher {
-  return new Dispatcher(createMethods({ opts, deps }), { maxBatchLength: opts.maxBatchLength }, deps.log)
+export function createDispatcher(opts: RpcOptions, deps: RpcDeps, filters?: FilterManager): Dispatcher {
+  return new Dispatcher(createMethods({ opts, deps }, filters), { maxBatchLength: opts.maxBatchLength }, deps.log)
 }
 
 function errorBody(code: number, message: string): string {
@@ -41,10 +46,17 @@ export class RpcServer {
     private readonly app: FastifyInstance,
     readonly url: string,
     readonly dispatcher: Dispatcher,
+    private readonly filters: FilterManager,
   ) {}
 
   static async start(opts: RpcOptions, deps: RpcDeps): Promise<RpcServer> {
-    const dispatcher = createDispatcher(opts, deps)
+    const unknown = opts.apis.filter((api) => !RPC_NAMESPACES.includes(api))
+    if (unknown.length > 0) {
+      throw new Error(`unknown JSON-RPC namespace ${unknown.join(', ')} (known: ${RPC_NAMESPACES.join(', ')})`)
+    }
+    const ctx = { opts, deps }
+    const filters = new FilterManager(defaultFilterOptions, ctx, createLogReader(ctx))
+    const dispatcher = createDispatcher(opts, deps, filters)
     const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
     const log = deps.log
 
@@ -90,10 +102,12 @@ export class RpcServer {
     const port = (app.server.address() as AddressInfo).port
     const url = urlOf(opts.host, port)
     log.info({ url, methods: dispatcher.methodNames.length }, 'json-rpc server listening')
-    return new RpcServer(app, url, dispatcher)
+    filters.start()
+    return new RpcServer(app, url, dispatcher, filters)
   }
 
   async close(): Promise<void> {
+    this.filters.stop()
     await this.app.close()
   }
 }

@@ -42,6 +42,7 @@ export class TxPool {
   /** Min-heap of every pooled tx by effective tip at `evictionBaseFee`; removed txs are skipped lazily. */
   private eviction: BinaryHeap<EvictionCandidate> = new BinaryHeap(cheaper)
   private evictionBaseFee = -1n
+  private readonly addedListeners = new Set<(tx: TypedTransaction) => void>()
 
   constructor(
     private readonly opts: TxPoolOptions,
@@ -57,6 +58,12 @@ export class TxPool {
   async add(tx: TypedTransaction): Promise<Uint8Array> {
     // Unsigned txs cannot be serialized for their size; the envelope check reports them as invalid sender.
     return this.admit(tx, tx.isSigned() ? tx.serialize().length : 0)
+  }
+
+  /** Calls `listener` with every transaction the pool accepts (pending filters, subscriptions); returns an unsubscriber. */
+  onAdded(listener: (tx: TypedTransaction) => void): () => void {
+    this.addedListeners.add(listener)
+    return () => this.addedListeners.delete(listener)
   }
 
   get(hash: Uint8Array): TypedTransaction | undefined {
@@ -216,6 +223,13 @@ export class TxPool {
     if (previous !== undefined) this.byHash.delete(previous.hash)
     this.byHash.set(hash, entry)
     this.pushEvictionCandidate(entry)
+    for (const listener of this.addedListeners) {
+      try {
+        listener(tx)
+      } catch {
+        // A listener's failure is its own; admission stands.
+      }
+    }
     return hashBytes
   }
 

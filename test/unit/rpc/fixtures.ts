@@ -1,4 +1,5 @@
 /** A small in-memory chain and fake collaborators, enough for the RPC methods without a node. */
+import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
 import { createFeeMarket1559Tx, createLegacyTx, type TypedTransaction } from '@ethereumjs/tx'
@@ -109,10 +110,12 @@ export function nextBlock(
 }
 
 /** The parts of Chain the RPC reads, over an array of blocks. */
-export class FakeChain {
+/** The chain's read side plus its 'block' events (filters listen to them). */
+export class FakeChain extends EventEmitter {
   readonly blocks: FakeBlock[]
 
   constructor() {
+    super()
     const genesis = createGenesisBlock(spec, new Uint8Array(32))
     this.blocks = [{ block: genesis, receipts: [], seals: undefined }]
   }
@@ -200,6 +203,7 @@ export function fakeDeps(chain: FakeChain, pooled: TypedTransaction[] = []): Rpc
       get: (hash: Uint8Array) => pooled.find((tx) => bytesToHex(tx.hash()) === bytesToHex(hash)),
       sender: (tx: TypedTransaction) => tx.getSenderAddress(),
       addRaw: vi.fn(async (raw: Uint8Array) => crypto.keccak256(raw)),
+      onAdded: () => () => {},
     } as never,
     crypto,
     clientVersion: 'Polis/test',
