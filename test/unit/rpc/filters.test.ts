@@ -31,7 +31,10 @@ function setUp(opts: { timeoutMs?: number; maxFilters?: number; maxQueued?: numb
     chain.emit('block', { block, receipts: [] })
     return bytesToHex(block.hash())
   }
-  return { filters, call, mine, advance: (ms: number) => void (now += ms) }
+  const advance = (ms: number) => {
+    now += ms
+  }
+  return { filters, call, mine, advance }
 }
 
 describe('FilterManager', () => {
