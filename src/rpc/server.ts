@@ -3,6 +3,7 @@
  * CORS open to any origin (wallets and dApps call from browsers), body size limit answered with HTTP 413.
  */
 import type { AddressInfo } from 'node:net'
+import websocket from '@fastify/websocket'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { Dispatcher, type MethodTable } from './dispatcher.js'
 import { ErrorCode } from './errors.js'
@@ -14,6 +15,7 @@ import { RPC_NAMESPACES, type RpcContext, type RpcDeps, type RpcOptions } from '
 import { qbftMethods } from './qbft.js'
 import { txpoolMethods } from './txpool.js'
 import { web3Methods } from './web3.js'
+import { defaultWebSocketOptions, serveConnection } from './websocket.js'
 
 /** Every public method, by name; filter methods when a FilterManager keeps the filters. */
 export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodTable {
@@ -28,7 +30,7 @@ export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodT
   }
 }
 
-/** The dispatcher over every public namespace; transports (HTTP, WebSocket) share it. */
+/** The dispatcher over every public namespace (HTTP; each WebSocket connection adds its subscriptions). */
 export function createDispatcher(opts: RpcOptions, deps: RpcDeps, filters?: FilterManager): Dispatcher {
   return new Dispatcher(createMethods({ opts, deps }, filters), { maxBatchLength: opts.maxBatchLength }, deps.log)
 }
@@ -55,10 +57,13 @@ export class RpcServer {
       throw new Error(`unknown JSON-RPC namespace ${unknown.join(', ')} (known: ${RPC_NAMESPACES.join(', ')})`)
     }
     const ctx = { opts, deps }
-    const filters = new FilterManager(defaultFilterOptions, ctx, createLogReader(ctx))
-    const dispatcher = createDispatcher(opts, deps, filters)
+    const logs = createLogReader(ctx)
+    const filters = new FilterManager(defaultFilterOptions, ctx, logs)
+    const methods = createMethods(ctx, filters)
+    const dispatcher = new Dispatcher(methods, { maxBatchLength: opts.maxBatchLength }, deps.log)
     const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
     const log = deps.log
+    await app.register(websocket, { options: { maxPayload: opts.maxBodyBytes } })
 
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
@@ -74,8 +79,20 @@ export class RpcServer {
         .code(204)
         .send()
     })
-    // Health checks (and geth) answer a bare GET with 200.
-    app.get('/', async (_request, reply) => reply.code(200).send())
+    app.route({
+      method: 'GET',
+      url: '/',
+      // Health checks (and geth) answer a bare GET with 200; an upgrade request opens a JSON-RPC WebSocket.
+      handler: async (_request, reply) => reply.code(200).send(),
+      wsHandler: (socket) =>
+        serveConnection(
+          socket,
+          { ...defaultWebSocketOptions, maxBatchLength: opts.maxBatchLength },
+          ctx,
+          methods,
+          logs,
+        ),
+    })
     app.post('/', async (request, reply) => {
       const body = typeof request.body === 'string' ? request.body : ''
       const response = await dispatcher.handleText(body)

@@ -1,0 +1,166 @@
+/**
+ * JSON-RPC over WebSocket on the HTTP port (an upgrade of GET /): every HTTP method, plus eth_subscribe and
+ * eth_unsubscribe for newHeads, logs, newPendingTransactions and syncing, with geth's notification shape. A
+ * connection's subscriptions end with it; a connection whose unsent data exceeds `maxBufferedBytes` (a consumer
+ * slower than the chain) is closed rather than buffered without bound.
+ */
+import { randomBytes } from 'node:crypto'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import type { WebSocket } from 'ws'
+import { z } from 'zod'
+import type { ImportedBlock } from '../chain/index.js'
+import { Dispatcher, type MethodTable } from './dispatcher.js'
+import { ErrorCode, RpcError, serverError } from './errors.js'
+import { formatTransaction } from './format.js'
+import type { LogReader } from './logs.js'
+import type { RpcContext } from './options.js'
+import { filterObject, optional, required, withParams } from './params.js'
+import { renderBlock } from './resolve.js'
+
+export interface WebSocketOptions {
+  maxSubscriptionsPerConnection: number
+  /** Unsent bytes a connection may hold before it is closed as a slow consumer. */
+  maxBufferedBytes: number
+}
+
+export const defaultWebSocketOptions: WebSocketOptions = {
+  maxSubscriptionsPerConnection: 1_000,
+  maxBufferedBytes: 16 * 1024 * 1024,
+}
+
+/** WebSocket close code for a policy violation (RFC 6455). */
+const POLICY_VIOLATION = 1008
+
+const subscriptionId = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'invalid subscription id')
+
+/** Header fields of a rendered block: what geth sends for newHeads. */
+async function headOf(ctx: RpcContext, block: ImportedBlock['block']): Promise<Record<string, unknown>> {
+  const {
+    transactions: _txs,
+    uncles: _uncles,
+    size: _size,
+    ...header
+  } = (await renderBlock(ctx, block, false)) as Record<string, unknown>
+  return header
+}
+
+/** Serves one WebSocket connection until it closes. */
+export function serveConnection(
+  socket: WebSocket,
+  opts: WebSocketOptions & { maxBatchLength: number },
+  ctx: RpcContext,
+  methods: MethodTable,
+  logs: LogReader,
+): void {
+  const { chain, txpool, log } = ctx.deps
+  const subscriptions = new Map<string, () => void>()
+
+  const sendText = (text: string): void => {
+    if (socket.readyState !== socket.OPEN) return
+    if (socket.bufferedAmount > opts.maxBufferedBytes) {
+      log.warn({ buffered: socket.bufferedAmount }, 'websocket consumer too slow, closing')
+      socket.close(POLICY_VIOLATION, 'too slow: notifications not read')
+      return
+    }
+    socket.send(text)
+  }
+  const notify = (subscription: string, result: unknown): void =>
+    sendText(JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription, result } }))
+  const onBlocks = (listener: (imported: ImportedBlock) => void): (() => void) => {
+    chain.on('block', listener)
+    return () => chain.off('block', listener)
+  }
+
+  const subscribe = (kind: string, arg: unknown): string => {
+    if (subscriptions.size >= opts.maxSubscriptionsPerConnection) {
+      throw serverError(`too many subscriptions (limit ${opts.maxSubscriptionsPerConnection})`)
+    }
+    const id = `0x${randomBytes(16).toString('hex')}`
+    let stop: () => void
+    switch (kind) {
+      case 'newHeads':
+        stop = onBlocks(({ block }) => {
+          headOf(ctx, block).then(
+            (head) => notify(id, head),
+            (err) => log.warn({ err }, 'newHeads notification failed'),
+          )
+        })
+        break
+      case 'logs': {
+        const parsed = filterObject.safeParse(arg ?? {})
+        if (!parsed.success) throw new RpcError(ErrorCode.InvalidParams, parsed.error.issues[0].message)
+        const criteria = parsed.data
+        stop = onBlocks(({ block }) => {
+          const n = block.header.number
+          logs.between(criteria, n, n).then(
+            (found) => {
+              for (const entry of found) notify(id, entry)
+            },
+            (err) => log.warn({ err }, 'logs notification failed'),
+          )
+        })
+        break
+      }
+      case 'newPendingTransactions': {
+        const full = arg === true
+        stop = txpool.onAdded((tx: TypedTransaction) =>
+          notify(id, full ? formatTransaction(tx, txpool.sender(tx)) : `0x${Buffer.from(tx.hash()).toString('hex')}`),
+        )
+        break
+      }
+      case 'syncing': {
+        let last = ctx.deps.syncStatus?.() !== undefined
+        stop = onBlocks(() => {
+          const status = ctx.deps.syncStatus?.()
+          if ((status !== undefined) === last) return
+          last = status !== undefined
+          notify(
+            id,
+            status === undefined
+              ? false
+              : {
+                  syncing: true,
+                  status: {
+                    startingBlock: Number(status.startingBlock),
+                    currentBlock: Number(status.currentBlock),
+                    highestBlock: Number(status.highestBlock),
+                  },
+                },
+          )
+        })
+        break
+      }
+      default:
+        throw new RpcError(ErrorCode.MethodNotFound, `no "${kind}" subscription in eth namespace`)
+    }
+    subscriptions.set(id, stop)
+    return id
+  }
+
+  const connectionMethods: MethodTable = {
+    eth_subscribe: withParams([required(z.string()), optional(z.unknown())], (kind, arg) => subscribe(kind, arg)),
+    eth_unsubscribe: withParams([required(subscriptionId)], (id) => {
+      const stop = subscriptions.get(id.toLowerCase())
+      if (stop === undefined) return false
+      stop()
+      subscriptions.delete(id.toLowerCase())
+      return true
+    }),
+  }
+  const dispatcher = new Dispatcher({ ...methods, ...connectionMethods }, { maxBatchLength: opts.maxBatchLength }, log)
+
+  socket.on('message', (data, isBinary) => {
+    const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString()
+    dispatcher.handleText(text).then(
+      (response) => {
+        if (response !== undefined) sendText(response)
+      },
+      (err) => log.error({ err }, 'websocket request failed'),
+    )
+  })
+  socket.on('close', () => {
+    for (const stop of subscriptions.values()) stop()
+    subscriptions.clear()
+  })
+  socket.on('error', (err) => log.debug({ err }, 'websocket error'))
+}
