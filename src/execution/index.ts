@@ -8,7 +8,7 @@ import type { Blockchain } from '@ethereumjs/blockchain'
 import type { Common, GenesisState } from '@ethereumjs/common'
 import { paramsEVM } from '@ethereumjs/evm'
 import { createMPT, type MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
+import { Caches, CacheType, getMerkleStateProof, MerkleStateManager, type Proof } from '@ethereumjs/statemanager'
 import { paramsTx, type TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
 import { bytesToHex, equalsBytes } from '@ethereumjs/util'
@@ -56,6 +56,8 @@ export interface StateView {
   getAccount(address: Address): Promise<AccountInfo | undefined>
   getCode(address: Address): Promise<Uint8Array>
   getStorage(address: Address, slot: Uint8Array): Promise<Uint8Array>
+  /** EIP-1186 account and storage proofs (eth_getProof), hex-encoded as the RPC answers them. */
+  getProof(address: Address, slots: Uint8Array[]): Promise<Proof>
 }
 
 export class ExecutionError extends Error {
@@ -197,6 +199,7 @@ export class Execution {
       },
       getCode: (address) => sm.getCode(address),
       getStorage: (address, slot) => sm.getStorage(address, slot),
+      getProof: (address, slots) => getMerkleStateProof(sm, address, slots),
     }
   }
 

@@ -31,6 +31,7 @@ import {
   type CallObject,
   callObject,
   data as dataParam,
+  decodeAddress,
   decodeStorageKey,
   hash,
   optional,
@@ -107,6 +108,9 @@ function txAt(ctx: RpcContext, block: Block | undefined, index: bigint): RpcTran
   return formatTransaction(tx, senderOf(ctx)(tx), inclusionOf(block, Number(index)))
 }
 
+/** Storage slots one eth_getProof or eth_getStorageValues call may ask for (geth's limit for the latter). */
+const MAX_PROOF_SLOTS = 1024
+
 export function ethMethods(ctx: RpcContext): MethodTable {
   const { spec, chain, execution, txpool, coinbase, log } = ctx.deps
   const stateAt = async (param: BlockParam | undefined) =>
@@ -146,6 +150,42 @@ export function ethMethods(ctx: RpcContext): MethodTable {
     eth_getCode: withParams([required(address), optional(blockParam)], async (account, block) => {
       const state = await stateAt(block)
       return data(await state.getCode(new Address(account)))
+    }),
+    eth_getProof: withParams(
+      [required(address), required(z.array(string)), optional(blockParam)],
+      async (account, keys, block) => {
+        if (keys.length > MAX_PROOF_SLOTS) throw invalidParams(`too many storage keys (at most ${MAX_PROOF_SLOTS})`)
+        const slots = keys.map(decodeStorageKey)
+        const proof = await (await stateAt(block)).getProof(new Address(account), slots)
+        // An absent account has an empty storage trie: every slot is 0 with an empty proof, as geth answers.
+        const storageProof =
+          proof.storageProof.length === slots.length
+            ? proof.storageProof
+            : slots.map((slot) => ({ key: data(slot), value: '0x0', proof: [] }))
+        return { ...proof, storageProof }
+      },
+    ),
+    eth_getStorageValues: withParams(
+      [required(z.record(z.string(), z.array(string))), optional(blockParam)],
+      async (requests, block) => {
+        const total = Object.values(requests).reduce((n, keys) => n + keys.length, 0)
+        if (total > MAX_PROOF_SLOTS) throw invalidParams(`too many slots (max ${MAX_PROOF_SLOTS})`)
+        const state = await stateAt(block)
+        const out: Record<string, string[]> = {}
+        for (const [who, keys] of Object.entries(requests)) {
+          const account = new Address(decodeAddress(who))
+          out[account.toString()] = await Promise.all(
+            keys.map(async (key) => data(setLengthLeft(await state.getStorage(account, decodeStorageKey(key)), 32))),
+          )
+        }
+        return out
+      },
+    ),
+    // Blob transactions are refused, so the next block's blob base fee stays at its minimum; computed as geth does.
+    eth_blobBaseFee: withParams([], () => {
+      const head = chain.head.header
+      if (head.excessBlobGas === undefined) throw serverError('blob fees are not active on this chain')
+      return quantity(head.calcNextBlobGasPrice(spec.common))
     }),
     eth_getStorageAt: withParams(
       [required(address), required(string), optional(blockParam)],
