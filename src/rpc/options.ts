@@ -23,7 +23,7 @@ export interface RpcOptions {
    * charge fees; gas-free chains (baseFeeMode 'zero') suggest 0 until transactions there pay tips.
    */
   gasPriceFloor: bigint
-  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool' and 'qbft' when asked for. */
+  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool', 'debug' and 'qbft' when asked for. */
   apis: string[]
 }
 
@@ -59,7 +59,7 @@ export interface RpcDeps {
 }
 
 /** Every namespace a node can serve. */
-export const RPC_NAMESPACES: readonly string[] = ['eth', 'net', 'web3', 'txpool', 'qbft']
+export const RPC_NAMESPACES: readonly string[] = ['eth', 'net', 'web3', 'txpool', 'debug', 'qbft']
 
 /** What every namespace is built from. */
 export interface RpcContext {

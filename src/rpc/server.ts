@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import { debugMethods } from './debug.js'
 import { Dispatcher, type MethodTable } from './dispatcher.js'
 import { ErrorCode } from './errors.js'
 import { ethMethods } from './eth.js'
@@ -26,6 +27,7 @@ export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodT
     ...(apis.has('eth') ? ethMethods(ctx) : {}),
     ...(apis.has('eth') && filters ? filters.methods() : {}),
     ...(apis.has('txpool') ? txpoolMethods(ctx) : {}),
+    ...(apis.has('debug') ? debugMethods(ctx) : {}),
     ...(apis.has('qbft') && ctx.deps.qbft ? qbftMethods(ctx, ctx.deps.qbft) : {}),
   }
 }
