@@ -123,6 +123,7 @@ interface RunFlags {
   rpcHost?: string
   rpcPort?: number
   rpcApi?: string
+  rpcCors?: string
   validatorKey?: string
   logLevel?: string
   p2pListen?: string
@@ -149,6 +150,7 @@ async function run(flags: RunFlags): Promise<void> {
     rpcHost: flags.rpcHost,
     rpcPort: flags.rpcPort,
     rpcApis: list(flags.rpcApi),
+    rpcCors: list(flags.rpcCors),
     p2pListen: list(flags.p2pListen),
     staticPeers: list(flags.staticPeers),
     bootnodes: list(flags.bootnodes),
@@ -171,6 +173,7 @@ async function run(flags: RunFlags): Promise<void> {
       host: config.rpcHost ?? '127.0.0.1',
       port: config.rpcPort ?? 8545,
       ...(config.rpcApis ? { apis: config.rpcApis } : {}),
+      ...(config.rpcCors ? { corsOrigins: config.rpcCors } : {}),
     },
     qbft: config.maxRoundTimeoutSeconds === undefined ? {} : { maxRoundTimeoutSeconds: config.maxRoundTimeoutSeconds },
     p2p: networked
@@ -221,6 +224,7 @@ program
   .option('--genesis <file>', 'genesis.json of the chain (default: the embedded dev genesis)')
   .option('--rpc-host <host>', 'JSON-RPC listen address (default 127.0.0.1)')
   .option('--rpc-port <port>', 'JSON-RPC port (default 8545)', parsePort)
+  .option('--rpc-cors <origins>', "origins browsers may call from, comma-separated (default '*': any)")
   .option('--rpc-api <list>', 'JSON-RPC namespaces, comma-separated (default eth,net,web3; also txpool, qbft)')
   .option('--validator-key <file>', "file holding this validator's hex private key")
   .option('--p2p-listen <multiaddrs>', 'libp2p listen addresses, comma-separated (enables networking)')

@@ -17,7 +17,12 @@ export const configFileSchema = z
     'validator-key': z.string().optional(),
     'log-level': logLevel.optional(),
     rpc: z
-      .object({ host: z.string().optional(), port: port.optional(), apis: z.array(z.string()).optional() })
+      .object({
+        host: z.string().optional(),
+        port: port.optional(),
+        apis: z.array(z.string()).optional(),
+        cors: z.array(z.string()).optional(),
+      })
       .strict()
       .optional(),
     p2p: z
@@ -43,6 +48,8 @@ export interface NodeConfig {
   rpcHost?: string
   rpcPort?: number
   rpcApis?: string[]
+  /** Origins allowed to call from a browser ('*' = any). */
+  rpcCors?: string[]
   p2pListen?: string[]
   staticPeers?: string[]
   bootnodes?: string[]
@@ -85,6 +92,7 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     rpcHost: c.rpc?.host,
     rpcPort: c.rpc?.port,
     rpcApis: c.rpc?.apis,
+    rpcCors: c.rpc?.cors,
     p2pListen: c.p2p?.listen,
     staticPeers: c.p2p?.['static-peers'],
     bootnodes: c.p2p?.bootnodes,

@@ -25,6 +25,8 @@ export interface RpcOptions {
   gasPriceFloor: bigint
   /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool', 'debug' and 'qbft' when asked for. */
   apis: string[]
+  /** Origins a browser may call from (CORS): ['*'] answers any origin; otherwise only the listed ones. */
+  corsOrigins: string[]
 }
 
 export const defaultRpcOptions: RpcOptions = {
@@ -36,6 +38,7 @@ export const defaultRpcOptions: RpcOptions = {
   maxLogResults: 10_000,
   gasPriceFloor: 1_000_000_000n,
   apis: ['eth', 'net', 'web3'],
+  corsOrigins: ['*'],
 }
 
 export interface RpcDeps {

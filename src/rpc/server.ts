@@ -70,8 +70,17 @@ export class RpcServer {
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
 
-    app.addHook('onRequest', async (_request, reply) => {
-      reply.header('Access-Control-Allow-Origin', '*')
+    const anyOrigin = opts.corsOrigins.includes('*')
+    const allowed = new Set(opts.corsOrigins.map((o) => o.toLowerCase()))
+    app.addHook('onRequest', async (request, reply) => {
+      if (anyOrigin) reply.header('Access-Control-Allow-Origin', '*')
+      else {
+        // Only listed origins get the header back; a browser then refuses the answer to any other page.
+        const origin = request.headers.origin
+        if (origin !== undefined && allowed.has(origin.toLowerCase()))
+          reply.header('Access-Control-Allow-Origin', origin)
+        reply.header('Vary', 'Origin')
+      }
     })
     app.options('*', async (request, reply) => {
       reply

@@ -27,6 +27,7 @@ log-level = "debug"
 host = "127.0.0.1"
 port = 9545
 apis = ["eth", "qbft"]
+cors = ["https://explorer.city.example"]
 [p2p]
 listen = ["/ip4/127.0.0.1/tcp/30303"]
 static-peers = ["/ip4/127.0.0.1/tcp/30304/p2p/16Uiu2HAmHpQnDkZkKJHm7qA5ZQwQ8fHdYzzUPovef2PxzsZGk74S"]
@@ -42,6 +43,7 @@ max-round-timeout-seconds = 8
       rpcHost: '127.0.0.1',
       rpcPort: 9545,
       rpcApis: ['eth', 'qbft'],
+      rpcCors: ['https://explorer.city.example'],
       p2pListen: ['/ip4/127.0.0.1/tcp/30303'],
       staticPeers: ['/ip4/127.0.0.1/tcp/30304/p2p/16Uiu2HAmHpQnDkZkKJHm7qA5ZQwQ8fHdYzzUPovef2PxzsZGk74S'],
       bootnodes: [],

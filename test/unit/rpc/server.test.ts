@@ -100,3 +100,34 @@ describe('JSON-RPC over HTTP', () => {
     expect((await fetch(server.url)).status).toBe(200)
   })
 })
+
+describe('JSON-RPC over HTTP with a list of allowed origins', () => {
+  it('lets only the listed origins read answers, preflight included', async () => {
+    const chain = new FakeChain()
+    chain.add([])
+    const server = await RpcServer.start(
+      { ...defaultRpcOptions, host: '127.0.0.1', port: 0, corsOrigins: ['https://explorer.city.example'] },
+      fakeDeps(chain),
+    )
+    try {
+      const ask = (origin: string, method = 'POST') =>
+        fetch(server.url, {
+          method,
+          headers: { 'content-type': 'application/json', origin, 'access-control-request-method': 'POST' },
+          body: method === 'POST' ? JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId' }) : undefined,
+        })
+      const allowed = await ask('https://explorer.city.example')
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://explorer.city.example')
+      expect(allowed.headers.get('vary')).toBe('Origin')
+      const preflight = await ask('https://EXPLORER.city.example', 'OPTIONS')
+      expect(preflight.status).toBe(204)
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('https://EXPLORER.city.example')
+      const other = await ask('https://evil.example')
+      expect(other.headers.get('access-control-allow-origin')).toBeNull()
+      // The answer itself is still sent: CORS is the browser's check, not an authentication.
+      expect(((await other.json()) as { result: string }).result).toBe('0x539')
+    } finally {
+      await server.close()
+    }
+  })
+})
