@@ -33,6 +33,9 @@ import {
   type TxPoolOptions,
 } from './txpool/index.js'
 
+/** A validator this many blocks behind the best peer catches up before it takes part in consensus again. */
+const SYNC_GATE_BLOCKS = 3n
+
 export const CLIENT_VERSION = `Polis/v0.1.0/${process.platform}-${process.arch}/node${process.versions.node}`
 
 export interface NodeOptions {
@@ -150,7 +153,11 @@ export class PolisNode {
           log: log.child({ module: 'qbft' }),
           validatorKey: opts.validatorKey,
           onBehind: (number) => sync?.behind(number),
-          syncing: () => sync?.status() !== undefined,
+          // Behind by a block or two is the ordinary lag of a loaded validator: it keeps taking part.
+          syncing: () => {
+            const status = sync?.status()
+            return status !== undefined && status.highestBlock - status.currentBlock >= SYNC_GATE_BLOCKS
+          },
           transport: network && {
             publishMessage: (bytes) => publish(network, TOPICS.qbft, bytes, log),
             publishBlock: (bytes) => publish(network, TOPICS.block, bytes, log),
