@@ -12,14 +12,16 @@ import { Caches, CacheType, getMerkleStateProof, MerkleStateManager, type Proof 
 import { paramsTx, type TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
 import { bytesToHex, equalsBytes } from '@ethereumjs/util'
-import { createVM, paramsVM, type TxReceipt, type VM } from '@ethereumjs/vm'
+import { createVM, paramsVM, type RunTxResult, type TxReceipt, type VM } from '@ethereumjs/vm'
 import { type Database, Prefix } from '../db/index.js'
 import { type BuiltBlock, buildBlock, replayBlock } from './build.js'
 import { type CallRequest, type CallResult, callOnState, estimateGasOnState } from './call.js'
 import { installParamsMemo } from './paramsMemo.js'
+import { type BlockTraceOptions, traceBlockOnState } from './trace.js'
 
 export type { BuiltBlock, RejectedTx } from './build.js'
-export { CallError, type CallRequest, type CallResult, ExecutionRevertedError } from './call.js'
+export { CallError, type CallRequest, type CallResult, decodeRevertReason, ExecutionRevertedError } from './call.js'
+export { type BlockTraceOptions, TraceTimeoutError, type TxTraceContext, type TxTracer } from './trace.js'
 
 export interface ExecutionOptions {
   /** Account/storage/code LRU cache sizes of the head state. */
@@ -213,8 +215,21 @@ export class Execution {
     return this.withQueryVM(block, (vm) => estimateGasOnState(vm, request, block))
   }
 
-  private async withQueryVM<T>(block: Block, fn: (vm: VM) => Promise<T>): Promise<T> {
-    const stateManager = await this.uncachedStateManager(block.header.stateRoot)
+  /**
+   * Re-executes `block` on `parent`'s state with the tracers `opts` selects (debug_trace*, trace_*); writes nothing.
+   * Returns the result of every transaction run.
+   */
+  async traceBlock(block: Block, parent: Block, opts: BlockTraceOptions): Promise<RunTxResult[]> {
+    return this.withQueryVM(block, (vm) => traceBlockOnState(vm, parent, block, opts), parent.header.stateRoot)
+  }
+
+  /** Runs `fn` on a throw-away VM in `block`'s context over the state `stateRoot` (default: after `block`). */
+  private async withQueryVM<T>(
+    block: Block,
+    fn: (vm: VM) => Promise<T>,
+    stateRoot: Uint8Array = block.header.stateRoot,
+  ): Promise<T> {
+    const stateManager = await this.uncachedStateManager(stateRoot)
     const common = this.deps.common.copy()
     common.setHardforkBy({ blockNumber: block.header.number, timestamp: block.header.timestamp })
     const vm = await createVM({ common, blockchain: this.deps.blockchain, stateManager, params: vmParams })

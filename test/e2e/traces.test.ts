@@ -1,0 +1,367 @@
+import { hexToBytes } from '@ethereumjs/util'
+import {
+  type Abi,
+  createPublicClient,
+  createWalletClient,
+  encodeErrorResult,
+  encodeFunctionData,
+  getAddress,
+  type Hex,
+  http,
+  type PublicClient,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_VALIDATOR } from '../../src/genesis/index.js'
+import { createLogger } from '../../src/log/index.js'
+import { PolisNode } from '../../src/node.js'
+import { devChain, removeDir, rpc, tempDir } from '../helpers/node.js'
+import { compileContract } from '../helpers/solc.js'
+
+interface StructLog {
+  pc: number
+  op: string
+  gas: number
+  gasCost: number
+  depth: number
+  error?: string
+  stack?: string[]
+  memory?: string[]
+  storage?: Record<string, string>
+  returnData?: string
+}
+
+interface CallFrame {
+  type: string
+  from: string
+  to?: string
+  gas: string
+  gasUsed: string
+  input: string
+  output?: string
+  value?: string
+  error?: string
+  revertReason?: string
+  calls?: CallFrame[]
+  logs?: { address: string; topics: string[]; data: string; position: string }[]
+}
+
+const sender = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey)
+const word = (n: number | bigint) => `0x${n.toString(16).padStart(64, '0')}`
+
+describe('debug_trace* (struct logger, callTracer, prestateTracer)', () => {
+  let dir: string
+  let node: PolisNode
+  let client: PublicClient
+  let orchestrator: Hex
+  let deployHash: Hex
+  let runHash: Hex
+  let boomHash: Hex
+  let transferHash: Hex
+  let runBlock: bigint
+  const orchestratorAbi = compileContract('Tracing.sol', 'Orchestrator').abi as Abi
+  const call = async <T>(method: string, params: unknown[] = []) => {
+    const res = await rpc(node.rpc.url, method, params)
+    if (res.error) throw Object.assign(new Error(res.error.message), { code: res.error.code })
+    return res.result as T
+  }
+
+  beforeAll(async () => {
+    dir = tempDir('polis-traces-')
+    node = await PolisNode.start({
+      datadir: dir,
+      genesisFile: DEV_GENESIS_FILE,
+      validatorKey: hexToBytes(DEV_VALIDATOR.privateKey),
+      rpc: { host: '127.0.0.1', port: 0, apis: ['eth', 'debug'] },
+      log: createLogger('silent'),
+    })
+    const url = node.rpc.url
+    client = createPublicClient({ chain: devChain(url), transport: http(url), pollingInterval: 100 }) as PublicClient
+    const wallet = createWalletClient({ account: sender, chain: devChain(url), transport: http(url) })
+    const { bytecode } = compileContract('Tracing.sol', 'Orchestrator')
+    deployHash = await wallet.deployContract({ abi: orchestratorAbi, bytecode })
+    const deployed = await client.waitForTransactionReceipt({ hash: deployHash, timeout: 20_000 })
+    orchestrator = deployed.contractAddress as Hex
+    runHash = await wallet.sendTransaction({
+      to: orchestrator,
+      value: 5n,
+      data: encodeFunctionData({ abi: orchestratorAbi, functionName: 'run', args: [7n] }),
+    })
+    boomHash = await wallet.sendTransaction({
+      to: orchestrator,
+      gas: 100_000n,
+      data: encodeFunctionData({ abi: orchestratorAbi, functionName: 'boom' }),
+    })
+    transferHash = await wallet.sendTransaction({ to: DEV_ACCOUNTS[1].address, value: 1n })
+    runBlock = (await client.waitForTransactionReceipt({ hash: runHash, timeout: 20_000 })).blockNumber
+    for (const hash of [boomHash, transferHash]) await client.waitForTransactionReceipt({ hash, timeout: 20_000 })
+  }, 60_000)
+
+  afterAll(async () => {
+    await node?.stop()
+    removeDir(dir)
+  })
+
+  it('struct logger: a transfer runs no code', async () => {
+    expect(await call('debug_traceTransaction', [transferHash])).toEqual({
+      gas: 21000,
+      failed: false,
+      returnValue: '0x',
+      structLogs: [],
+    })
+  })
+
+  it('struct logger: gas accounting step by step, depths, storage and the revert data', async () => {
+    const receipt = await client.getTransactionReceipt({ hash: runHash })
+    const tx = await client.getTransaction({ hash: runHash })
+    const trace = await call<{ gas: number; failed: boolean; returnValue: string; structLogs: StructLog[] }>(
+      'debug_traceTransaction',
+      [runHash],
+    )
+    expect(trace.gas).toBe(Number(receipt.gasUsed))
+    expect(trace.failed).toBe(false)
+    const logs = trace.structLogs
+    expect(logs[0]).toMatchObject({ pc: 0, depth: 1, stack: [] })
+    expect(logs[0].gas).toBeLessThan(Number(tx.gas))
+    expect(logs[0]).not.toHaveProperty('memory')
+    const ops = new Set(logs.map((l) => l.op))
+    for (const op of [
+      'CALL',
+      'STATICCALL',
+      'DELEGATECALL',
+      'CREATE2',
+      'SELFDESTRUCT',
+      'SSTORE',
+      'SLOAD',
+      'REVERT',
+      'LOG1',
+    ]) {
+      expect(ops, op).toContain(op)
+    }
+    expect(Math.max(...logs.map((l) => l.depth))).toBe(2) // the orchestrator, and the contracts it calls
+    // Within a frame, each step's gas is the previous step's gas minus its cost (calls and creations hand gas on).
+    let checked = 0
+    for (let i = 0; i + 1 < logs.length; i++) {
+      const [a, b] = [logs[i], logs[i + 1]]
+      if (a.depth !== b.depth || ['CALL', 'STATICCALL', 'DELEGATECALL', 'CALLCODE', 'CREATE', 'CREATE2'].includes(a.op))
+        continue
+      expect(b.gas, `${a.op} at pc ${a.pc}`).toBe(a.gas - a.gasCost)
+      checked++
+    }
+    expect(checked).toBeGreaterThan(100)
+    // A call's cost includes the gas handed to the callee: the callee's first step has no more than that.
+    for (let i = 0; i + 1 < logs.length; i++) {
+      if (logs[i].op === 'STATICCALL' && logs[i + 1].depth === logs[i].depth + 1) {
+        expect(logs[i].gasCost).toBeGreaterThanOrEqual(logs[i + 1].gas)
+        expect(logs[i].gasCost - logs[i + 1].gas).toBeLessThan(3000)
+      }
+    }
+    // SSTORE of `seen` (slot 1) = 7 in the orchestrator's frame shows the storage seen so far.
+    const store = logs.find((l) => l.op === 'SSTORE' && l.depth === 1)
+    expect(store?.storage).toMatchObject({ [word(1)]: word(7) })
+    const load = logs.find((l) => l.op === 'SLOAD' && l.depth === 1)
+    expect(load?.storage).toMatchObject({ [word(0)]: expect.stringMatching(/^0x0{24}[0-9a-f]{40}$/) })
+
+    const boom = await call<{ failed: boolean; returnValue: string; structLogs: StructLog[] }>(
+      'debug_traceTransaction',
+      [boomHash, { disableStack: true, enableMemory: true }],
+    )
+    expect(boom.failed).toBe(true)
+    const errorAbi = [{ type: 'error', name: 'Error', inputs: [{ name: 'message', type: 'string' }] }] as const
+    expect(boom.returnValue).toBe(encodeErrorResult({ abi: errorAbi, errorName: 'Error', args: ['boom'] }))
+    expect(boom.structLogs.at(-1)?.op).toBe('REVERT')
+    expect(boom.structLogs[0]).not.toHaveProperty('stack')
+    expect(boom.structLogs.some((l) => (l.memory?.length ?? 0) > 0)).toBe(true)
+    for (const l of boom.structLogs) for (const m of l.memory ?? []) expect(m).toMatch(/^0x[0-9a-f]{64}$/)
+
+    const limited = await call<{ structLogs: StructLog[] }>('debug_traceTransaction', [runHash, { limit: 10 }])
+    expect(limited.structLogs).toHaveLength(10)
+  })
+
+  it('callTracer: every frame kind, gas, values, the reverted inner call and logs', async () => {
+    const receipt = await client.getTransactionReceipt({ hash: runHash })
+    const tx = await client.getTransaction({ hash: runHash })
+    const target = (await client.readContract({
+      address: orchestrator,
+      abi: orchestratorAbi,
+      functionName: 'target',
+    })) as Hex
+    const top = await call<CallFrame>('debug_traceTransaction', [
+      runHash,
+      { tracer: 'callTracer', tracerConfig: { withLog: true } },
+    ])
+    expect(top).toMatchObject({
+      type: 'CALL',
+      from: sender.address.toLowerCase(),
+      to: orchestrator.toLowerCase(),
+      value: '0x5',
+      gas: `0x${tx.gas.toString(16)}`,
+      gasUsed: `0x${receipt.gasUsed.toString(16)}`,
+      input: tx.input,
+    })
+    expect(top).not.toHaveProperty('output') // run() returns nothing
+    expect(top.calls?.map((c) => c.type)).toEqual([
+      'CALL',
+      'STATICCALL',
+      'STATICCALL',
+      'DELEGATECALL',
+      'CREATE2',
+      'CALL',
+    ])
+    const [store, get, fail, delegate, create2, destroy] = top.calls as CallFrame[]
+    expect(store).toMatchObject({ to: target.toLowerCase(), value: '0x5', from: orchestrator.toLowerCase() })
+    expect(store.logs).toHaveLength(1)
+    expect(store.logs?.[0]).toMatchObject({ address: target.toLowerCase(), position: '0x0', data: word(7) })
+    expect(get).not.toHaveProperty('value')
+    expect(get.output).toBe(word(7))
+    expect(fail).toMatchObject({ error: 'execution reverted', revertReason: 'target failed' })
+    expect(fail).not.toHaveProperty('value') // fail() is pure: solc calls it with STATICCALL
+    expect(fail.output).toMatch(/^0x08c379a0/)
+    // Runs Target's code on the orchestrator's storage: slot 0 there holds the target's address.
+    expect(delegate).toMatchObject({
+      from: orchestrator.toLowerCase(),
+      to: target.toLowerCase(),
+      output: word(BigInt(target)),
+      value: '0x5',
+    })
+    expect(create2.to).toMatch(/^0x[0-9a-f]{40}$/)
+    expect(create2.input.length).toBeGreaterThan(10)
+    expect(destroy.to).toBe(create2.to)
+    expect(destroy.calls).toEqual([
+      {
+        type: 'SELFDESTRUCT',
+        from: create2.to,
+        to: sender.address.toLowerCase(),
+        gas: '0x0',
+        gasUsed: '0x0',
+        input: '0x',
+        value: '0x0',
+      },
+    ])
+    expect(top.logs).toHaveLength(1)
+    expect(top.logs?.[0].position).toBe('0x6') // after the six calls
+    for (const frame of top.calls ?? []) {
+      expect(BigInt(frame.gasUsed)).toBeLessThanOrEqual(BigInt(frame.gas))
+    }
+
+    const only = await call<CallFrame>('debug_traceTransaction', [
+      runHash,
+      { tracer: 'callTracer', tracerConfig: { onlyTopCall: true } },
+    ])
+    expect(only).not.toHaveProperty('calls')
+    expect(only).not.toHaveProperty('logs')
+
+    const deploy = await call<CallFrame>('debug_traceTransaction', [deployHash, { tracer: 'callTracer' }])
+    expect(deploy).toMatchObject({ type: 'CREATE', to: orchestrator.toLowerCase() })
+    expect(deploy.output?.length).toBeGreaterThan(100) // the deployed code
+    expect(deploy.calls).toHaveLength(1)
+    expect(deploy.calls?.[0]).toMatchObject({
+      type: 'CREATE',
+      from: orchestrator.toLowerCase(),
+      to: target.toLowerCase(),
+    })
+
+    const boom = await call<CallFrame>('debug_traceTransaction', [boomHash, { tracer: 'callTracer' }])
+    expect(boom).toMatchObject({ error: 'execution reverted', revertReason: 'boom', gas: '0x186a0' })
+  })
+
+  it('prestateTracer: touched accounts before the transaction, and the diff', async () => {
+    const before = runBlock - 1n
+    const target = (await client.readContract({
+      address: orchestrator,
+      abi: orchestratorAbi,
+      functionName: 'target',
+    })) as Hex
+    const pre = await call<
+      Record<
+        string,
+        { balance: string; nonce?: number; code?: string; codeHash?: string; storage?: Record<string, string> }
+      >
+    >('debug_traceTransaction', [runHash, { tracer: 'prestateTracer' }])
+    const senderKey = sender.address.toLowerCase()
+    // Before `run`, the sender's balance and nonce were what the previous block left (the txs are in one block or
+    // later ones, so read at the transaction's own position through its nonce).
+    const tx = await client.getTransaction({ hash: runHash })
+    expect(pre[senderKey].nonce).toBe(tx.nonce)
+    if (tx.transactionIndex === 0) {
+      expect(BigInt(pre[senderKey].balance)).toBe(
+        await client.getBalance({ address: sender.address, blockNumber: before }),
+      )
+    }
+    expect(pre[orchestrator.toLowerCase()]).toMatchObject({
+      nonce: 2,
+      code: await client.getCode({ address: orchestrator, blockNumber: runBlock }),
+      storage: { [word(0)]: word(BigInt(target)), [word(1)]: word(0) },
+    })
+    expect(pre[orchestrator.toLowerCase()].codeHash).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(pre[target.toLowerCase()].storage).toEqual({ [word(0)]: word(0) })
+    expect(pre[getAddress(DEV_VALIDATOR.address).toLowerCase()]).toBeDefined() // coinbase
+
+    const diff = await call<{
+      pre: Record<string, Record<string, unknown>>
+      post: Record<string, Record<string, unknown>>
+    }>('debug_traceTransaction', [runHash, { tracer: 'prestateTracer', tracerConfig: { diffMode: true } }])
+    expect(diff.post[senderKey].nonce).toBe(tx.nonce + 1)
+    expect(BigInt(diff.post[senderKey].balance as string)).toBeLessThan(BigInt(diff.pre[senderKey].balance as string))
+    expect(diff.post[orchestrator.toLowerCase()]).toEqual({ storage: { [word(1)]: word(7) }, nonce: 3 })
+    // Slot 1 was zero before: geth leaves zero slots out of pre.
+    expect(diff.pre[orchestrator.toLowerCase()]).not.toHaveProperty(['storage', word(1)])
+    expect(diff.post[target.toLowerCase()]).toEqual({ balance: '0x5', storage: { [word(0)]: word(7) } })
+    // The Ephemeral contract was created and destroyed in the same transaction: in neither.
+    const coinbase = DEV_VALIDATOR.address.toLowerCase()
+    expect(Object.keys(diff.post).sort()).toEqual(
+      [senderKey, orchestrator.toLowerCase(), target.toLowerCase(), coinbase].sort(),
+    )
+  })
+
+  it('debug_traceBlockByNumber / ByHash trace every transaction of the block', async () => {
+    const block = await client.getBlock({ blockNumber: runBlock })
+    const byNumber = await call<{ txHash: string; result: CallFrame }[]>('debug_traceBlockByNumber', [
+      `0x${runBlock.toString(16)}`,
+      { tracer: 'callTracer' },
+    ])
+    expect(byNumber.map((t) => t.txHash)).toEqual(block.transactions)
+    const index = block.transactions.indexOf(runHash)
+    expect(byNumber[index].result).toEqual(await call('debug_traceTransaction', [runHash, { tracer: 'callTracer' }]))
+    const byHash = await call<{ txHash: string; result: unknown }[]>('debug_traceBlockByHash', [block.hash])
+    expect(byHash).toHaveLength(block.transactions.length)
+    expect(byHash[index].result).toEqual(await call('debug_traceTransaction', [runHash]))
+    const prestate = await call<{ txHash: string; result: unknown }[]>('debug_traceBlockByHash', [
+      block.hash,
+      { tracer: 'prestateTracer' },
+    ])
+    expect(prestate[index].result).toEqual(
+      await call('debug_traceTransaction', [runHash, { tracer: 'prestateTracer' }]),
+    )
+  })
+
+  it('answers geth errors for what cannot be traced', async () => {
+    await expect(call('debug_traceTransaction', [`0x${'00'.repeat(31)}01`])).rejects.toMatchObject({
+      code: -32000,
+      message: 'transaction not found',
+    })
+    await expect(call('debug_traceBlockByNumber', ['0x0'])).rejects.toMatchObject({
+      code: -32000,
+      message: 'genesis is not traceable',
+    })
+    await expect(call('debug_traceBlockByHash', [`0x${'00'.repeat(31)}01`])).rejects.toMatchObject({
+      code: -32000,
+      message: `block 0x${'00'.repeat(31)}01 not found`,
+    })
+    await expect(call('debug_traceBlockByNumber', ['0xffffff'])).rejects.toMatchObject({
+      message: 'block #16777215 not found',
+    })
+    await expect(call('debug_traceBlockByNumber', ['3'])).rejects.toMatchObject({ code: -32602 })
+    await expect(call('debug_traceTransaction', [runHash, { tracer: 'jsTracer' }])).rejects.toMatchObject({
+      code: -32000,
+    })
+    await expect(call('debug_traceTransaction', [runHash, { timeout: 'soon' }])).rejects.toMatchObject({
+      code: -32602,
+      message: 'time: invalid duration "soon"',
+    })
+    await expect(call('debug_traceTransaction', [runHash, { timeout: '0s' }])).rejects.toMatchObject({
+      code: -32000,
+      message: 'execution timeout (0s)',
+    })
+  })
+})
