@@ -225,7 +225,10 @@ program
   .option('--rpc-host <host>', 'JSON-RPC listen address (default 127.0.0.1)')
   .option('--rpc-port <port>', 'JSON-RPC port (default 8545)', parsePort)
   .option('--rpc-cors <origins>', "origins browsers may call from, comma-separated (default '*': any)")
-  .option('--rpc-api <list>', 'JSON-RPC namespaces, comma-separated (default eth,net,web3; also txpool, qbft)')
+  .option(
+    '--rpc-api <list>',
+    'JSON-RPC namespaces, comma-separated (default eth,net,web3; also txpool, debug, trace, qbft)',
+  )
   .option('--validator-key <file>', "file holding this validator's hex private key")
   .option('--p2p-listen <multiaddrs>', 'libp2p listen addresses, comma-separated (enables networking)')
   .option('--static-peers <multiaddrs>', 'peers to keep connected, comma-separated /ip4/…/tcp/…/p2p/<id>')

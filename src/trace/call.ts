@@ -230,3 +230,38 @@ export function gethCallTrace(traced: TracedCall, config: CallTracerConfig): Get
   out.gasUsed = bigIntToHex(traced.txGasUsed)
   return out
 }
+
+/** Fans one transaction's events out to several tracers (e.g. trace and stateDiff in one replay). */
+export class MultiTracer implements TxTracer {
+  readonly steps: boolean
+  readonly preState: boolean
+
+  constructor(private readonly tracers: TxTracer[]) {
+    this.steps = tracers.some((t) => t.steps)
+    this.preState = tracers.some((t) => t.preState)
+  }
+
+  async begin(ctx: TxTraceContext): Promise<void> {
+    for (const t of this.tracers) await t.begin?.(ctx)
+  }
+
+  async step(step: InterpreterStep): Promise<void> {
+    for (const t of this.tracers) if (t.steps) await t.step?.(step)
+  }
+
+  async enter(message: Message): Promise<void> {
+    for (const t of this.tracers) await t.enter?.(message)
+  }
+
+  async exit(result: EVMResult): Promise<void> {
+    for (const t of this.tracers) await t.exit?.(result)
+  }
+
+  async end(result: RunTxResult, state: StateManagerInterface): Promise<void> {
+    for (const t of this.tracers) await t.end(result, state)
+  }
+
+  async before(state: StateManagerInterface): Promise<void> {
+    for (const t of this.tracers) await t.before?.(state)
+  }
+}

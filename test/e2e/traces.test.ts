@@ -47,9 +47,21 @@ interface CallFrame {
 }
 
 const sender = privateKeyToAccount(DEV_ACCOUNTS[0].privateKey)
+/** A Parity trace as the tests read it. */
+interface ParityTrace {
+  type: string
+  action: Record<string, string | undefined>
+  result?: Record<string, string | null> | null
+  error?: string
+  traceAddress: number[]
+  subtraces: number
+}
+
+type StateDiff = Record<string, Record<string, unknown>>
+
 const word = (n: number | bigint) => `0x${n.toString(16).padStart(64, '0')}`
 
-describe('debug_trace* (struct logger, callTracer, prestateTracer)', () => {
+describe('debug_trace* (struct logger, callTracer, prestateTracer) and trace_* (Parity)', () => {
   let dir: string
   let node: PolisNode
   let client: PublicClient
@@ -72,7 +84,7 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer)', () => {
       datadir: dir,
       genesisFile: DEV_GENESIS_FILE,
       validatorKey: hexToBytes(DEV_VALIDATOR.privateKey),
-      rpc: { host: '127.0.0.1', port: 0, apis: ['eth', 'debug'] },
+      rpc: { host: '127.0.0.1', port: 0, apis: ['eth', 'debug', 'trace'] },
       log: createLogger('silent'),
     })
     const url = node.rpc.url
@@ -333,6 +345,130 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer)', () => {
     expect(prestate[index].result).toEqual(
       await call('debug_traceTransaction', [runHash, { tracer: 'prestateTracer' }]),
     )
+  })
+
+  it('trace_transaction / trace_get / trace_block: Parity call traces', async () => {
+    const tx = await client.getTransaction({ hash: runHash })
+    const target = (await client.readContract({
+      address: orchestrator,
+      abi: orchestratorAbi,
+      functionName: 'target',
+    })) as Hex
+    const geth = await call<CallFrame>('debug_traceTransaction', [runHash, { tracer: 'callTracer' }])
+    const traces = await call<ParityTrace[]>('trace_transaction', [runHash])
+    const located = {
+      blockHash: tx.blockHash,
+      blockNumber: Number(tx.blockNumber),
+      transactionHash: runHash,
+      transactionPosition: tx.transactionIndex,
+    }
+    expect(traces.map((t) => [t.type, t.action.callType, t.traceAddress, t.subtraces])).toEqual([
+      ['call', 'call', [], 6],
+      ['call', 'call', [0], 0],
+      ['call', 'staticcall', [1], 0],
+      ['call', 'staticcall', [2], 0],
+      ['call', 'delegatecall', [3], 0],
+      ['create', undefined, [4], 0],
+      ['call', 'call', [5], 1],
+      ['suicide', undefined, [5, 0], 0],
+    ])
+    for (const t of traces) expect(t).toMatchObject(located)
+    const [top, store, , fail, , create2, , suicide] = traces
+    expect(top.action).toMatchObject({
+      from: sender.address.toLowerCase(),
+      to: orchestrator.toLowerCase(),
+      value: '0x5',
+      input: tx.input,
+    })
+    // The transaction's own trace starts after intrinsic gas and counts gas before refunds.
+    expect(BigInt(top.action.gas ?? 0)).toBeLessThan(tx.gas)
+    expect(BigInt(top.action.gas ?? 0)).toBeGreaterThan(tx.gas - 30_000n)
+    expect(top.result).toEqual({ gasUsed: expect.stringMatching(/^0x/), output: '0x' })
+    expect(store.action).toMatchObject({ to: target.toLowerCase(), value: '0x5', gas: geth.calls?.[0].gas })
+    expect(store.result?.gasUsed).toBe(geth.calls?.[0].gasUsed)
+    expect(fail.error).toBe('Reverted')
+    expect(fail).not.toHaveProperty('result')
+    expect(create2.action).toMatchObject({ creationMethod: 'create2', from: orchestrator.toLowerCase(), value: '0x0' })
+    expect(create2.result?.address).toBe(geth.calls?.[4].to)
+    expect(create2.result?.code?.length).toBeGreaterThan(10)
+    expect(suicide).toMatchObject({
+      action: { address: geth.calls?.[4].to, refundAddress: sender.address.toLowerCase(), balance: '0x0' },
+      result: null,
+    })
+    expect(await call('trace_get', [runHash, ['0x5', '0x0']])).toEqual(suicide)
+    expect(await call('trace_get', [runHash, ['0x9']])).toBeNull()
+    expect(await call('trace_transaction', [`0x${'00'.repeat(31)}01`])).toBeNull()
+
+    const block = await client.getBlock({ blockNumber: runBlock })
+    const perTx = await Promise.all(block.transactions.map((h) => call<unknown[]>('trace_transaction', [h])))
+    expect(await call('trace_block', [`0x${runBlock.toString(16)}`])).toEqual(perTx.flat())
+    expect(await call('trace_block', ['0x0'])).toEqual([])
+    expect(await call('trace_block', ['0xffffff'])).toBeNull()
+  })
+
+  it('trace_replayTransaction / trace_replayBlockTransactions: trace and stateDiff', async () => {
+    const tx = await client.getTransaction({ hash: runHash })
+    const target = (await client.readContract({
+      address: orchestrator,
+      abi: orchestratorAbi,
+      functionName: 'target',
+    })) as Hex
+    const replay = await call<{ output: string; stateDiff: StateDiff; trace: unknown[]; vmTrace: null }>(
+      'trace_replayTransaction',
+      [runHash, ['trace', 'stateDiff']],
+    )
+    const plain = (await call<Record<string, unknown>[]>('trace_transaction', [runHash])).map(
+      ({ blockHash, blockNumber, transactionHash, transactionPosition, ...rest }) => rest,
+    )
+    expect(replay.output).toBe('0x')
+    expect(replay.vmTrace).toBeNull()
+    expect(replay.trace).toEqual(plain)
+    const diff = replay.stateDiff
+    const senderKey = sender.address.toLowerCase()
+    expect(diff[senderKey].nonce).toEqual({
+      '*': { from: `0x${tx.nonce.toString(16)}`, to: `0x${(tx.nonce + 1).toString(16)}` },
+    })
+    expect(diff[senderKey].balance).toHaveProperty('*')
+    expect(diff[orchestrator.toLowerCase()]).toEqual({
+      balance: '=',
+      code: '=',
+      nonce: { '*': { from: '0x2', to: '0x3' } },
+      storage: { [word(1)]: { '*': { from: word(0), to: word(7) } } },
+    })
+    expect(diff[target.toLowerCase()]).toEqual({
+      balance: { '*': { from: '0x0', to: '0x5' } },
+      code: '=',
+      nonce: '=',
+      storage: { [word(0)]: { '*': { from: word(0), to: word(7) } } },
+    })
+    expect(Object.keys(diff).sort()).toEqual(
+      [senderKey, orchestrator.toLowerCase(), target.toLowerCase(), DEV_VALIDATOR.address.toLowerCase()].sort(),
+    )
+
+    const born = await call<{ stateDiff: StateDiff; trace: unknown[] }>('trace_replayTransaction', [
+      deployHash,
+      ['stateDiff'],
+    ])
+    expect(born.trace).toEqual([])
+    expect(born.stateDiff[orchestrator.toLowerCase()]).toMatchObject({
+      balance: { '+': '0x0' },
+      nonce: { '+': '0x2' },
+      code: { '+': await client.getCode({ address: orchestrator }) },
+      storage: { [word(0)]: { '+': word(BigInt(target)) } },
+    })
+    expect(born.stateDiff[target.toLowerCase()]).toMatchObject({ nonce: { '+': '0x1' }, storage: {} })
+
+    const block = await client.getBlock({ blockNumber: runBlock })
+    const replays = await call<{ transactionHash: string; stateDiff: unknown; trace: unknown[] }[]>(
+      'trace_replayBlockTransactions',
+      [`0x${runBlock.toString(16)}`, ['trace']],
+    )
+    expect(replays.map((r) => r.transactionHash)).toEqual(block.transactions)
+    const index = block.transactions.indexOf(runHash)
+    expect(replays[index]).toMatchObject({ stateDiff: null, trace: plain, output: '0x' })
+    await expect(call('trace_replayTransaction', [runHash, ['vmTrace']])).rejects.toMatchObject({ code: -32602 })
+    await expect(call('trace_replayTransaction', [runHash, ['nope']])).rejects.toMatchObject({ code: -32602 })
+    expect(await call('trace_replayTransaction', [`0x${'00'.repeat(31)}01`, ['trace']])).toBeNull()
   })
 
   it('answers geth errors for what cannot be traced', async () => {
