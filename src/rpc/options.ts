@@ -23,7 +23,7 @@ export interface RpcOptions {
    * charge fees; gas-free chains (baseFeeMode 'zero') suggest 0 until transactions there pay tips.
    */
   gasPriceFloor: bigint
-  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool', 'debug', 'trace' and 'qbft' when asked for. */
+  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool', 'debug', 'trace', 'ots', 'erigon' and 'qbft' when asked for. */
   apis: string[]
   /** Origins a browser may call from (CORS): ['*'] answers any origin; otherwise only the listed ones. */
   corsOrigins: string[]
@@ -62,7 +62,17 @@ export interface RpcDeps {
 }
 
 /** Every namespace a node can serve. */
-export const RPC_NAMESPACES: readonly string[] = ['eth', 'net', 'web3', 'txpool', 'debug', 'trace', 'qbft']
+export const RPC_NAMESPACES: readonly string[] = [
+  'eth',
+  'net',
+  'web3',
+  'txpool',
+  'debug',
+  'trace',
+  'ots',
+  'erigon',
+  'qbft',
+]
 
 /** What every namespace is built from. */
 export interface RpcContext {

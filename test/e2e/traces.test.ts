@@ -61,7 +61,7 @@ type StateDiff = Record<string, Record<string, unknown>>
 
 const word = (n: number | bigint) => `0x${n.toString(16).padStart(64, '0')}`
 
-describe('debug_trace* (struct logger, callTracer, prestateTracer) and trace_* (Parity)', () => {
+describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Parity) and ots_* (Otterscan)', () => {
   let dir: string
   let node: PolisNode
   let client: PublicClient
@@ -84,7 +84,7 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) and trace_* (
       datadir: dir,
       genesisFile: DEV_GENESIS_FILE,
       validatorKey: hexToBytes(DEV_VALIDATOR.privateKey),
-      rpc: { host: '127.0.0.1', port: 0, apis: ['eth', 'debug', 'trace'] },
+      rpc: { host: '127.0.0.1', port: 0, apis: ['eth', 'debug', 'trace', 'ots', 'erigon'] },
       log: createLogger('silent'),
     })
     const url = node.rpc.url
@@ -469,6 +469,99 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) and trace_* (
     await expect(call('trace_replayTransaction', [runHash, ['vmTrace']])).rejects.toMatchObject({ code: -32602 })
     await expect(call('trace_replayTransaction', [runHash, ['nope']])).rejects.toMatchObject({ code: -32602 })
     expect(await call('trace_replayTransaction', [`0x${'00'.repeat(31)}01`, ['trace']])).toBeNull()
+  })
+
+  it('ots_: api level, code, internal operations, trace, revert data', async () => {
+    const target = (await client.readContract({
+      address: orchestrator,
+      abi: orchestratorAbi,
+      functionName: 'target',
+    })) as Hex
+    const geth = await call<CallFrame>('debug_traceTransaction', [runHash, { tracer: 'callTracer' }])
+    const ephemeral = geth.calls?.[4].to
+    const [me, orch, tgt] = [sender.address.toLowerCase(), orchestrator.toLowerCase(), target.toLowerCase()]
+    expect(await call('ots_getApiLevel')).toBe(8)
+    expect(await call('ots_hasCode', [orchestrator, 'latest'])).toBe(true)
+    expect(await call('ots_hasCode', [sender.address, 'latest'])).toBe(false)
+    expect(await call('ots_hasCode', [orchestrator, '0x0'])).toBe(false)
+    expect(await call('ots_getInternalOperations', [runHash])).toEqual([
+      { type: 0, from: orch, to: tgt, value: '0x5' },
+      { type: 3, from: orch, to: ephemeral, value: '0x0' },
+      { type: 1, from: ephemeral, to: me, value: '0x0' },
+    ])
+    expect(await call('ots_getInternalOperations', [deployHash])).toEqual([
+      { type: 2, from: orch, to: tgt, value: '0x0' },
+    ])
+    expect(await call('ots_getInternalOperations', [transferHash])).toEqual([])
+    const trace = await call<{ type: string; depth: number; from: string; to: string; value: string | null }[]>(
+      'ots_traceTransaction',
+      [runHash],
+    )
+    expect(trace.map((t) => [t.type, t.depth, t.value])).toEqual([
+      ['CALL', 0, '0x5'],
+      ['CALL', 1, '0x5'],
+      ['STATICCALL', 1, null],
+      ['STATICCALL', 1, null],
+      ['DELEGATECALL', 1, null],
+      ['CREATE2', 1, '0x0'],
+      ['CALL', 1, '0x0'],
+      ['SELFDESTRUCT', 2, '0x0'],
+    ])
+    expect(trace[0]).toMatchObject({ from: me, to: orch, input: geth.input, output: '0x' })
+    const errorAbi = [{ type: 'error', name: 'Error', inputs: [{ name: 'message', type: 'string' }] }] as const
+    expect(await call('ots_getTransactionError', [boomHash])).toBe(
+      encodeErrorResult({ abi: errorAbi, errorName: 'Error', args: ['boom'] }),
+    )
+    expect(await call('ots_getTransactionError', [runHash])).toBe('0x')
+    const unknown = `0x${'00'.repeat(31)}01`
+    for (const method of ['ots_getTransactionError', 'ots_traceTransaction', 'ots_getInternalOperations']) {
+      expect(await call(method, [unknown]), method).toBeNull()
+    }
+  })
+
+  it('ots_getBlockDetails / ots_getBlockTransactions / erigon_getHeaderByNumber', async () => {
+    const param = `0x${runBlock.toString(16)}`
+    const block = await call<Record<string, unknown> & { transactions: string[]; hash: string }>(
+      'eth_getBlockByNumber',
+      [param, false],
+    )
+    const receipts = await call<{ gasUsed: string; effectiveGasPrice: string }[]>('eth_getBlockReceipts', [param])
+    const fees = receipts.reduce((sum, r) => sum + BigInt(r.gasUsed) * BigInt(r.effectiveGasPrice), 0n)
+    const { transactions, ...header } = block
+    const details = await call<{ block: Record<string, unknown>; issuance: unknown; totalFees: string }>(
+      'ots_getBlockDetails',
+      [param],
+    )
+    expect(details).toEqual({
+      block: { ...header, logsBloom: null, transactionCount: transactions.length },
+      issuance: { blockReward: '0x0', uncleReward: '0x0', issuance: '0x0' },
+      totalFees: `0x${fees.toString(16)}`,
+    })
+    expect(await call('ots_getBlockDetailsByHash', [block.hash])).toEqual(details)
+    expect(await call('ots_getBlockDetails', ['0xffffff'])).toBeNull()
+    expect(await call('ots_getBlockDetailsByHash', [`0x${'00'.repeat(32)}`])).toBeNull()
+
+    const page = await call<{
+      fullblock: { transactions: { hash: string; input: string }[]; transactionCount: number; logsBloom: null }
+      receipts: { transactionHash: string; logs: null; logsBloom: null }[]
+    }>('ots_getBlockTransactions', [param, 0, 25])
+    expect(page.fullblock.transactionCount).toBe(transactions.length)
+    expect(page.fullblock.logsBloom).toBeNull()
+    expect(page.fullblock.transactions.map((t) => t.hash)).toEqual(transactions.slice(-25))
+    for (const tx of page.fullblock.transactions) expect(tx.input.length).toBeLessThanOrEqual(10)
+    expect(page.receipts.map((r) => r.transactionHash)).toEqual(transactions.slice(-25))
+    for (const r of page.receipts) expect(r).toMatchObject({ logs: null, logsBloom: null })
+    // Pages count from the end of the block: one transaction per page.
+    const last = await call<{ fullblock: { transactions: { hash: string }[] } }>('ots_getBlockTransactions', [
+      param,
+      0,
+      1,
+    ])
+    expect(last.fullblock.transactions.map((t) => t.hash)).toEqual(transactions.slice(-1))
+    expect(await call('ots_getBlockTransactions', ['0xffffff', 0, 10])).toBeNull()
+
+    expect(await call('erigon_getHeaderByNumber', [param])).toEqual(header)
+    expect(await call('erigon_getHeaderByNumber', ['0xffffff'])).toBeNull()
   })
 
   it('answers geth errors for what cannot be traced', async () => {
