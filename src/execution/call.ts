@@ -84,11 +84,13 @@ export function decodeRevertReason(data: Uint8Array): string | undefined {
 /** The most gas a transaction may use in `block` (its gas limit, or EIP-7825's cap when lower). */
 export function maxGas(vm: VM, block: Block): bigint {
   const blockGas = block.header.gasLimit
-  if (vm.common.isActivatedEIP(7825)) {
-    const cap = BigInt(paramsTx[7825].maxTransactionGasLimit as number)
-    return cap < blockGas ? cap : blockGas
-  }
-  return blockGas
+  const cap = txGasCap(vm)
+  return cap !== undefined && cap < blockGas ? cap : blockGas
+}
+
+/** EIP-7825's cap on a transaction's gas, when active. */
+export function txGasCap(vm: VM): bigint | undefined {
+  return vm.common.isActivatedEIP(7825) ? BigInt(paramsTx[7825].maxTransactionGasLimit as number) : undefined
 }
 
 /**
@@ -125,6 +127,10 @@ export async function makeTx(
     }
   }
   if (zeroSignature) Object.assign(txData, { v: 0n, r: 0n, s: 0n })
+  const cap = txGasCap(vm)
+  if (cap !== undefined && gasLimit > cap) {
+    throw new CallError(`transaction gas limit too high (cap: ${cap}, tx: ${gasLimit})`)
+  }
   const tx = createTx(txData, { common: vm.common, freeze: false })
   // Calls are unsigned: the request names the sender.
   tx.getSenderAddress = () => from

@@ -20,7 +20,7 @@ import {
 } from '@ethereumjs/util'
 import { Bloom, createVM, encodeReceipt, type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
 import { keccak_256 as defaultKeccak } from '@noble/hashes/sha3.js'
-import { type CallLimits, type CallRequest, decodeRevertReason, makeTx } from './call.js'
+import { CallError, type CallLimits, type CallRequest, decodeRevertReason, makeTx, txGasCap } from './call.js'
 import { deadlineOpcodes, ExecutionTimeoutError } from './limits.js'
 import {
   applyStateOverrides,
@@ -447,7 +447,9 @@ async function runBlockCalls(
     opts.deadline?.check()
     const from = call.from ?? createZeroAddress()
     const nonce = call.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n
-    let gas = call.gas ?? header.gasLimit - out.gasUsed
+    const txCap = txGasCap(vm)
+    const remaining = header.gasLimit - out.gasUsed
+    let gas = call.gas ?? (txCap !== undefined && txCap < remaining ? txCap : remaining)
     if (out.gasUsed + gas > header.gasLimit) {
       throw new SimulateError(
         SimulateErrorCode.BlockGasLimitReached,
@@ -458,7 +460,13 @@ async function runBlockCalls(
     // Calls without fees pay nothing outside validation; with validation they must cover the base fee.
     const request: CallRequest = { ...call, from, nonce }
     if (request.gasPrice === undefined && request.maxFeePerGas === undefined) request.maxFeePerGas = 0n
-    const tx = await makeTx(vm, request, gas, true)
+    let tx: TypedTransaction
+    try {
+      tx = await makeTx(vm, request, gas, true)
+    } catch (e) {
+      if (!(e instanceof CallError)) throw e
+      throw txError(SimulateErrorCode.Internal, e.message, gas)
+    }
     await preCheck(vm, tx, from, baseFee, opts.validation)
     // Outside validation a fee below the base fee is allowed (geth's NoBaseFee): run it as if the base fee were 0.
     const feeCap = 'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice
