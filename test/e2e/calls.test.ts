@@ -270,6 +270,34 @@ describe('calls with overrides, access lists and simulation on the dev chain', (
       expect(tooMany.error).toEqual({ code: -38026, message: 'too many blocks' })
     })
 
+    it('moves a precompile with movePrecompileToAddress; the old address is then a plain account', async () => {
+      const moved = '0xc000000000000000000000000000000000000030'
+      const answer = await rpc(node.rpc.url, 'eth_simulateV1', [
+        {
+          blockStateCalls: [
+            {
+              stateOverrides: { '0x0000000000000000000000000000000000000004': { movePrecompileToAddress: moved } },
+              calls: [
+                { to: moved, input: '0xabcdef' },
+                { to: '0x0000000000000000000000000000000000000004', input: '0xabcdef' },
+              ],
+            },
+          ],
+        },
+      ])
+      const calls = (answer.result as Record<string, unknown>[])[0].calls as Record<string, unknown>[]
+      expect(calls.map((c) => c.returnData)).toEqual(['0xabcdef', '0x'])
+      const notPrecompile = await rpc(node.rpc.url, 'eth_call', [
+        { to: moved },
+        'latest',
+        { [EMPTY]: { movePrecompileToAddress: moved } },
+      ])
+      expect(notPrecompile.error).toEqual({
+        code: -32000,
+        message: 'account 0xc0000000000000000000000000000000000000FF is not a precompile',
+      })
+    })
+
     it('reports a reverting call with code 3 and its data, and BLOCKHASH sees the simulated parent', async () => {
       // Returns BLOCKHASH(NUMBER - 1).
       const blockhash = '0xc000000000000000000000000000000000000020'
