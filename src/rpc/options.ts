@@ -27,6 +27,10 @@ export interface RpcOptions {
   apis: string[]
   /** Origins a browser may call from (CORS): ['*'] answers any origin; otherwise only the listed ones. */
   corsOrigins: string[]
+  /** Highest gas eth_call, eth_estimateGas, eth_createAccessList and eth_simulateV1 may use (geth's --rpc.gascap); 0 = no cap. */
+  gasCap: bigint
+  /** Wall-clock limit of one such request in ms (geth's --rpc.evmtimeout); 0 = none. */
+  evmTimeoutMs: number
 }
 
 export const defaultRpcOptions: RpcOptions = {
@@ -39,6 +43,8 @@ export const defaultRpcOptions: RpcOptions = {
   gasPriceFloor: 1_000_000_000n,
   apis: ['eth', 'net', 'web3'],
   corsOrigins: ['*'],
+  gasCap: 50_000_000n,
+  evmTimeoutMs: 5_000,
 }
 
 export interface RpcDeps {
