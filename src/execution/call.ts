@@ -148,7 +148,7 @@ export function callBlock(block: Block, request: CallRequest): Block {
   return zeroBaseFee
 }
 
-function mapRunError(e: unknown): Error {
+export function mapRunError(e: unknown): Error {
   if (e instanceof ExecutionTimeoutError) return e
   const message = (e as Error).message.replace(/ \(block number=.*$/s, '').replace(/ -> .*$/s, '')
   if (/upfront cost|enough funds/i.test(message)) return new CallError(`insufficient funds for gas * price + value`)

@@ -34,7 +34,7 @@ import {
 } from './overrides.js'
 import { installParamsMemo } from './paramsMemo.js'
 import { type SimulatedBlock, type SimulateOptions, simulateOnState } from './simulate.js'
-import { type BlockTraceOptions, traceBlockOnState } from './trace.js'
+import { type BlockTraceOptions, type TxTracer, traceBlockOnState, traceCallOnState } from './trace.js'
 
 export type { AccessListResult } from './accessList.js'
 export type { BuiltBlock, RejectedTx } from './build.js'
@@ -270,6 +270,21 @@ export class Execution {
   async traceBlock(block: Block, parent: Block, opts: BlockTraceOptions): Promise<RunTxResult[]> {
     return this.withQueryVM(block, { stateRoot: parent.header.stateRoot }, (vm) =>
       traceBlockOnState(vm, parent, block, opts),
+    )
+  }
+  /**
+   * Traces `request` as a transaction on the state after `block` (debug_traceCall, trace_call), with `opts`' gas
+   * cap, overrides and EVM deadline; `traceDeadline` bounds the tracer's own time (geth's trace timeout).
+   */
+  async traceCall(
+    request: CallRequest,
+    block: Block,
+    tracer: TxTracer,
+    opts: QueryOptions,
+    traceDeadline?: number,
+  ): Promise<RunTxResult> {
+    return this.withQueryVM(block, opts, (vm, callBlk) =>
+      traceCallOnState(vm, request, callBlk, tracer, opts, traceDeadline),
     )
   }
 

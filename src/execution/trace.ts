@@ -8,7 +8,9 @@ import type { Block } from '@ethereumjs/block'
 import type { StateManagerInterface } from '@ethereumjs/common'
 import type { EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { type BlockBuilder, buildBlock as createBuilder, type RunTxResult, type VM } from '@ethereumjs/vm'
+import { type BlockBuilder, buildBlock as createBuilder, type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
+import { type CallLimits, type CallRequest, callBlock, makeTx, mapRunError, maxGas } from './call.js'
+import { capGas } from './limits.js'
 
 /** What a tracer sees of one transaction before it runs. */
 export interface TxTraceContext {
@@ -171,4 +173,41 @@ export async function traceBlockOnState(
     results.push(result)
   }
   return results
+}
+
+/**
+ * Traces `request` as a transaction in `block`'s context on the VM's current state (debug_traceCall, trace_call):
+ * unsigned, nonce unchecked, fees as eth_call charges them, gas capped by `limits`.
+ */
+export async function traceCallOnState(
+  vm: VM,
+  request: CallRequest,
+  block: Block,
+  tracer: TxTracer,
+  limits: CallLimits,
+  deadline: number | undefined,
+): Promise<RunTxResult> {
+  const tx = await makeTx(vm, request, capGas(request.gas, maxGas(vm, block), limits.gasCap))
+  const context = callBlock(block, request)
+  await tracer.begin?.({ tx, block: context, index: 0 })
+  await vm.stateManager.checkpoint()
+  let result: RunTxResult
+  try {
+    result = await withTracer(vm, tracer, deadline, () =>
+      runTx(vm, {
+        tx,
+        block: context,
+        skipNonce: true,
+        skipBlockGasLimitValidation: true,
+        skipHardForkValidation: true,
+      }),
+    )
+  } catch (e) {
+    await vm.stateManager.revert()
+    throw e instanceof TraceTimeoutError ? e : mapRunError(e)
+  }
+  await tracer.end(result, vm.stateManager)
+  await vm.stateManager.revert()
+  await tracer.before?.(vm.stateManager)
+  return result
 }

@@ -9,11 +9,20 @@ import { bigIntToUnpaddedBytes, bytesToHex, concatBytes, intToBytes } from '@eth
 import { encodeSealedBlock, rawWithExtraData, sealedExtraData } from '../consensus/qbft/index.js'
 import type { MethodTable } from './dispatcher.js'
 import { serverError } from './errors.js'
+import { queryLimits, toCallRequest } from './eth.js'
 import { logsBloom } from './format.js'
 import type { RpcContext } from './options.js'
-import { blockNumber, blockParam, hash, optional, required, withParams } from './params.js'
-import { findBlock } from './resolve.js'
-import { deadlineOf, type TraceConfig, Tracing, traceConfig, tracerJob, withTimeout } from './tracing.js'
+import { blockNumber, blockParam, callObject, hash, optional, required, withParams } from './params.js'
+import { findBlock, stateBlock } from './resolve.js'
+import {
+  deadlineOf,
+  type TraceConfig,
+  Tracing,
+  traceCallConfig,
+  traceConfig,
+  tracerJob,
+  withTimeout,
+} from './tracing.js'
 
 export function debugMethods(ctx: RpcContext): MethodTable {
   const { chain, txpool } = ctx.deps
@@ -81,6 +90,23 @@ export function debugMethods(ctx: RpcContext): MethodTable {
       await withTimeout(config, () => tracing.traceTx(found.block, found.index, job.tracer, deadlineOf(config)))
       return job.result()
     }),
+    debug_traceCall: withParams(
+      [required(callObject), optional(blockParam), optional(traceCallConfig)],
+      async (args, param, config) => {
+        const job = tracerJob(config)
+        const request = toCallRequest(ctx, args)
+        const block = await stateBlock(ctx, param)
+        const opts = {
+          ...queryLimits(ctx),
+          stateOverrides: config?.stateOverrides ?? undefined,
+          blockOverrides: config?.blockOverrides ?? undefined,
+        }
+        await withTimeout(config, () =>
+          ctx.deps.execution.traceCall(request, block, job.tracer, opts, deadlineOf(config)),
+        )
+        return job.result()
+      },
+    ),
     debug_traceBlockByNumber: withParams([required(blockNumber), optional(traceConfig)], async (number, config) => {
       const block = await findBlock(ctx, number)
       if (block === undefined) {

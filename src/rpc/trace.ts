@@ -10,9 +10,20 @@ import { type ParityTrace, parityStateDiff, parityTraces } from '../trace/parity
 import { StateRecorder } from '../trace/prestate.js'
 import type { MethodTable } from './dispatcher.js'
 import { invalidParams } from './errors.js'
+import { queryLimits, toCallRequest } from './eth.js'
 import type { RpcContext } from './options.js'
-import { blockNumber, decoded, decodeUint64, hash, required, withParams } from './params.js'
-import { findBlock } from './resolve.js'
+import {
+  blockNumber,
+  blockParam,
+  callObject,
+  decoded,
+  decodeUint64,
+  hash,
+  optional,
+  required,
+  withParams,
+} from './params.js'
+import { findBlock, stateBlock } from './resolve.js'
 import { DEFAULT_TRACE_TIMEOUT_MS, Tracing, withTimeout } from './tracing.js'
 
 const TRACE_TYPES = ['trace', 'stateDiff', 'vmTrace'] as const
@@ -87,6 +98,18 @@ export function traceMethods(ctx: RpcContext): MethodTable {
       const path = indices.map(Number).join(',')
       return traces?.find((t) => t.traceAddress.join(',') === path) ?? null
     }),
+    trace_call: withParams(
+      [required(callObject), required(traceTypes), optional(blockParam)],
+      async (args, types, param) => {
+        const { tracer, result } = replayTracers(types)
+        const request = toCallRequest(ctx, args)
+        const block = await stateBlock(ctx, param)
+        await withTimeout(undefined, () =>
+          ctx.deps.execution.traceCall(request, block, tracer, queryLimits(ctx), deadline()),
+        )
+        return result()
+      },
+    ),
     trace_replayTransaction: withParams([required(hash), required(traceTypes)], async (txHash, types) => {
       const { tracer, result } = replayTracers(types)
       const found = await tracing.locate(txHash)

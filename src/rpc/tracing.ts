@@ -11,6 +11,7 @@ import { gethPrestate, type PrestateTracerConfig, StateRecorder, type StateTouch
 import { defaultStructLoggerConfig, StructLogger, type StructLoggerConfig } from '../trace/struct.js'
 import { invalidParams, serverError } from './errors.js'
 import type { RpcContext } from './options.js'
+import { blockOverrides, stateOverrides } from './overrideParams.js'
 
 /** geth's default per-transaction trace timeout. */
 export const DEFAULT_TRACE_TIMEOUT_MS = 5_000
@@ -46,6 +47,22 @@ export const traceConfig = z
   )
   .nullish()
 export type TraceConfig = z.output<typeof traceConfig>
+
+/** geth's TraceCallConfig: a trace config plus the state and block overrides of the call. */
+export const traceCallConfig = z
+  .object({
+    tracer: z.string().optional(),
+    tracerConfig: z.record(z.string(), z.unknown()).nullish(),
+    timeout: z.string().optional(),
+    disableStack: flag,
+    disableStorage: flag,
+    enableMemory: flag,
+    enableReturnData: flag,
+    limit: z.number().int().nonnegative().optional(),
+    stateOverrides: stateOverrides.nullish(),
+    blockOverrides: blockOverrides.nullish(),
+  })
+  .nullish()
 
 const callTracerConfig = z.object({ onlyTopCall: flag, withLog: flag }).passthrough()
 const prestateTracerConfig = z.object({ diffMode: flag, disableCode: flag, disableStorage: flag }).passthrough()

@@ -564,6 +564,69 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
     expect(await call('erigon_getHeaderByNumber', ['0xffffff'])).toBeNull()
   })
 
+  it('debug_traceCall and trace_call trace a call on a block state, with overrides', async () => {
+    const target = (await client.readContract({
+      address: orchestrator,
+      abi: orchestratorAbi,
+      functionName: 'target',
+    })) as Hex
+    const request = {
+      from: sender.address,
+      to: orchestrator,
+      value: '0x5',
+      data: encodeFunctionData({ abi: orchestratorAbi, functionName: 'run', args: [9n] }),
+    }
+    const frame = await call<CallFrame>('debug_traceCall', [request, 'latest', { tracer: 'callTracer' }])
+    expect(frame.calls?.map((c) => c.type)).toEqual([
+      'CALL',
+      'STATICCALL',
+      'STATICCALL',
+      'DELEGATECALL',
+      'CREATE2',
+      'CALL',
+    ])
+    expect(frame.calls?.[0].input).toContain('0000000000000000000000000000000000000000000000000000000000000009')
+    const logs = await call<{ failed: boolean; structLogs: StructLog[] }>('debug_traceCall', [
+      {
+        from: sender.address,
+        to: orchestrator,
+        data: encodeFunctionData({ abi: orchestratorAbi, functionName: 'boom' }),
+      },
+      'latest',
+    ])
+    expect(logs.failed).toBe(true)
+    expect(logs.structLogs.at(-1)?.op).toBe('REVERT')
+    // A state override shows in the prestate, as the call saw it.
+    const rich = '0x00000000000000000000000000000000000000aa'
+    const pre = await call<Record<string, { balance: string }>>('debug_traceCall', [
+      { from: rich, to: DEV_ACCOUNTS[1].address, value: '0x1' },
+      'latest',
+      { tracer: 'prestateTracer', stateOverrides: { [rich]: { balance: '0x1000' } } },
+    ])
+    expect(pre[rich].balance).toBe('0x1000')
+    // An endless loop (JUMPDEST PUSH1 0 JUMP) put at an address by override ends at the trace timeout.
+    const loop = '0x00000000000000000000000000000000000000bb'
+    await expect(
+      call('debug_traceCall', [
+        { to: loop },
+        'latest',
+        { timeout: '200ms', stateOverrides: { [loop]: { code: '0x5b600056' } } },
+      ]),
+    ).rejects.toMatchObject({ code: -32000, message: 'execution timeout (200ms)' })
+
+    const replay = await call<{ output: string; trace: ParityTrace[]; stateDiff: StateDiff }>('trace_call', [
+      request,
+      ['trace', 'stateDiff'],
+      'latest',
+    ])
+    expect(replay.trace).toHaveLength(8)
+    expect(replay.trace[0].action).toMatchObject({ from: sender.address.toLowerCase(), to: orchestrator.toLowerCase() })
+    expect(replay.stateDiff[orchestrator.toLowerCase()].storage).toEqual({
+      [word(1)]: { '*': { from: word(7), to: word(9) } },
+    })
+    expect(replay.stateDiff[target.toLowerCase()].balance).toEqual({ '*': { from: '0x5', to: '0xa' } })
+  })
+
   it('answers geth errors for what cannot be traced', async () => {
     await expect(call('debug_traceTransaction', [`0x${'00'.repeat(31)}01`])).rejects.toMatchObject({
       code: -32000,
