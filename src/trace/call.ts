@@ -110,8 +110,10 @@ export class CallRecorder implements TxTracer {
       this.opening[depth - 1] = undefined
       type = (opened as FrameType | undefined) ?? (isCreate ? 'CREATE' : message.delegatecall ? 'DELEGATECALL' : 'CALL')
     }
-    const input =
+    // Copied: @ethereumjs passes a view of the caller's memory, which later opcodes overwrite.
+    const input = (
       isCreate && message.data.length === 0 && message.code instanceof Uint8Array ? message.code : message.data
+    ).slice()
     // @ethereumjs runs DELEGATECALL and CALLCODE frames "at" the caller's address with the callee's code; geth names
     // the contract that made the call as `from` and the code's address as `to`.
     const delegated = type === 'DELEGATECALL' || type === 'CALLCODE'

@@ -221,7 +221,22 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
       'CALL',
     ])
     const [store, get, fail, delegate, create2, destroy] = top.calls as CallFrame[]
-    expect(store).toMatchObject({ to: target.toLowerCase(), value: '0x5', from: orchestrator.toLowerCase() })
+    const targetAbi = compileContract('Tracing.sol', 'Target').abi as Abi
+    const ephemeral = compileContract('Tracing.sol', 'Ephemeral')
+    expect(store).toMatchObject({
+      to: target.toLowerCase(),
+      value: '0x5',
+      from: orchestrator.toLowerCase(),
+      input: encodeFunctionData({ abi: targetAbi, functionName: 'store', args: [7n] }),
+    })
+    // Inputs are copies: the EVM hands a view of the caller's memory that later opcodes overwrite.
+    expect(get.input).toBe(encodeFunctionData({ abi: targetAbi, functionName: 'get' }))
+    expect(fail.input).toBe(encodeFunctionData({ abi: targetAbi, functionName: 'fail' }))
+    expect(delegate.input).toBe(encodeFunctionData({ abi: targetAbi, functionName: 'peek' }))
+    expect(create2.input).toBe(ephemeral.bytecode)
+    expect(destroy.input).toBe(
+      encodeFunctionData({ abi: ephemeral.abi as Abi, functionName: 'destroy', args: [sender.address] }),
+    )
     expect(store.logs).toHaveLength(1)
     expect(store.logs?.[0]).toMatchObject({ address: target.toLowerCase(), position: '0x0', data: word(7) })
     expect(get).not.toHaveProperty('value')
