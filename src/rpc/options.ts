@@ -27,6 +27,17 @@ export interface RpcOptions {
   apis: string[]
   /** Origins a browser may call from (CORS): ['*'] answers any origin; otherwise only the listed ones. */
   corsOrigins: string[]
+  // Limits of the listener (see limits.ts): each answered with a JSON-RPC error, never by stalling the node.
+  /** Largest answer, in bytes of JSON; a batch counts its items together (geth's --rpc.batch-response-max-size). */
+  maxResponseBytes: number
+  /** Open HTTP and WebSocket connections at once; requests on connections above it get HTTP 503 and -32005. */
+  maxConnections: number
+  /** Calls of one batch that run at once (calls that change state run alone, in order). */
+  batchConcurrency: number
+  /** Requests of one WebSocket connection that run at once. */
+  wsMaxConcurrentRequests: number
+  /** Requests of one WebSocket connection that wait for a turn; more get -32005 "too many concurrent requests". */
+  wsMaxQueuedRequests: number
 }
 
 export const defaultRpcOptions: RpcOptions = {
@@ -39,6 +50,12 @@ export const defaultRpcOptions: RpcOptions = {
   gasPriceFloor: 1_000_000_000n,
   apis: ['eth', 'net', 'web3'],
   corsOrigins: ['*'],
+  // geth's batch response limit; an eth_getLogs answer at maxLogResults is a few MiB, a full block far less.
+  maxResponseBytes: 25_000_000,
+  maxConnections: 256,
+  batchConcurrency: 8,
+  wsMaxConcurrentRequests: 16,
+  wsMaxQueuedRequests: 256,
 }
 
 export interface RpcDeps {
@@ -63,6 +80,16 @@ export interface RpcDeps {
 
 /** Every namespace a node can serve. */
 export const RPC_NAMESPACES: readonly string[] = ['eth', 'net', 'web3', 'txpool', 'debug', 'qbft']
+
+/** A second listener for namespaces kept off the public port (debug, txpool, qbft …), with the same limits. */
+export interface RpcAdminOptions {
+  host: string
+  port: number
+  /** Default: every namespace. */
+  apis: string[]
+}
+
+export const defaultRpcAdminOptions: Omit<RpcAdminOptions, 'port'> = { host: '127.0.0.1', apis: [...RPC_NAMESPACES] }
 
 /** What every namespace is built from. */
 export interface RpcContext {

@@ -9,9 +9,10 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 import type { WebSocket } from 'ws'
 import { z } from 'zod'
 import type { ImportedBlock } from '../chain/index.js'
-import { Dispatcher, type MethodTable } from './dispatcher.js'
+import { Dispatcher, type DispatcherOptions, type MethodTable, refuseText } from './dispatcher.js'
 import { ErrorCode, RpcError, serverError } from './errors.js'
 import { formatTransaction } from './format.js'
+import { TOO_MANY_CONCURRENT_REQUESTS, WorkQueue } from './limits.js'
 import type { LogReader } from './logs.js'
 import type { RpcContext } from './options.js'
 import { filterObject, optional, required, withParams } from './params.js'
@@ -21,11 +22,17 @@ export interface WebSocketOptions {
   maxSubscriptionsPerConnection: number
   /** Unsent bytes a connection may hold before it is closed as a slow consumer. */
   maxBufferedBytes: number
+  /** Messages (a call or a batch) of the connection that run at once. */
+  maxConcurrentRequests: number
+  /** Messages waiting for a turn; beyond that each call gets -32005 "too many concurrent requests". */
+  maxQueuedRequests: number
 }
 
 export const defaultWebSocketOptions: WebSocketOptions = {
   maxSubscriptionsPerConnection: 1_000,
   maxBufferedBytes: 16 * 1024 * 1024,
+  maxConcurrentRequests: 16,
+  maxQueuedRequests: 256,
 }
 
 /** WebSocket close code for a policy violation (RFC 6455). */
@@ -47,7 +54,7 @@ async function headOf(ctx: RpcContext, block: ImportedBlock['block']): Promise<R
 /** Serves one WebSocket connection until it closes. */
 export function serveConnection(
   socket: WebSocket,
-  opts: WebSocketOptions & { maxBatchLength: number },
+  opts: WebSocketOptions & DispatcherOptions,
   ctx: RpcContext,
   methods: MethodTable,
   logs: LogReader,
@@ -147,11 +154,18 @@ export function serveConnection(
       return true
     }),
   }
-  const dispatcher = new Dispatcher({ ...methods, ...connectionMethods }, { maxBatchLength: opts.maxBatchLength }, log)
+  const dispatcher = new Dispatcher({ ...methods, ...connectionMethods }, opts, log)
+  const work = new WorkQueue(opts.maxConcurrentRequests, opts.maxQueuedRequests)
 
   socket.on('message', (data, isBinary) => {
     const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString()
-    dispatcher.handleText(text).then(
+    const handled = work.tryRun(() => dispatcher.handleText(text))
+    if (handled === undefined) {
+      const refusal = refuseText(text, TOO_MANY_CONCURRENT_REQUESTS)
+      if (refusal !== undefined) sendText(refusal)
+      return
+    }
+    handled.then(
       (response) => {
         if (response !== undefined) sendText(response)
       },
