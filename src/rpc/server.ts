@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { debugMethods } from './debug.js'
-import { Dispatcher, type DispatcherOptions, type MethodTable } from './dispatcher.js'
+import { Dispatcher, type DispatcherOptions, type MethodTable, type RpcMethod } from './dispatcher.js'
 import { ErrorCode } from './errors.js'
 import { ethMethods } from './eth.js'
 import { defaultFilterOptions, FilterManager } from './filters.js'
@@ -19,6 +19,30 @@ import { txpoolMethods } from './txpool.js'
 import { web3Methods } from './web3.js'
 import { defaultWebSocketOptions, serveConnection } from './websocket.js'
 
+/** FilterManager ids are 16 random bytes in hex (32 digits). */
+const FILTER_ID_DIGITS = 32
+
+/**
+ * The filter methods, taking ids also in quantity form: web3.js reads a filter id as a number and sends it back
+ * without its leading zeros (geth's ids are quantities), which would otherwise not be found one time in sixteen.
+ */
+function filterMethods(filters: FilterManager): MethodTable {
+  const methods = filters.methods()
+  const padded =
+    (method: RpcMethod): RpcMethod =>
+    (params) => {
+      const [id, ...rest] = params
+      if (typeof id !== 'string' || !/^0x[0-9a-fA-F]{1,31}$/.test(id)) return method(params)
+      return method([`0x${id.slice(2).padStart(FILTER_ID_DIGITS, '0')}`, ...rest])
+    }
+  return Object.fromEntries(
+    Object.entries(methods).map(([name, method]) => [
+      name,
+      ['eth_getFilterChanges', 'eth_getFilterLogs', 'eth_uninstallFilter'].includes(name) ? padded(method) : method,
+    ]),
+  )
+}
+
 /** Every public method, by name; filter methods when a FilterManager keeps the filters. */
 export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodTable {
   const apis = new Set(ctx.opts.apis)
@@ -26,7 +50,7 @@ export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodT
     ...(apis.has('web3') ? web3Methods(ctx) : {}),
     ...(apis.has('net') ? netMethods(ctx) : {}),
     ...(apis.has('eth') ? ethMethods(ctx) : {}),
-    ...(apis.has('eth') && filters ? filters.methods() : {}),
+    ...(apis.has('eth') && filters ? filterMethods(filters) : {}),
     ...(apis.has('txpool') ? txpoolMethods(ctx) : {}),
     ...(apis.has('debug') ? debugMethods(ctx) : {}),
     ...(apis.has('qbft') && ctx.deps.qbft ? qbftMethods(ctx, ctx.deps.qbft) : {}),

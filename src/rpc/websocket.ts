@@ -40,6 +40,14 @@ const POLICY_VIOLATION = 1008
 
 const subscriptionId = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'invalid subscription id')
 
+/**
+ * Ids are quantities as geth makes them (no leading zeros): web3.js reads an id as a number and sends it back
+ * re-encoded, so an id with a leading zero would never be found again.
+ */
+export function quantityId(hex: string): string {
+  return `0x${hex.toLowerCase().replace(/^0+/, '') || '0'}`
+}
+
 /** Header fields of a rendered block: what geth sends for newHeads. */
 async function headOf(ctx: RpcContext, block: ImportedBlock['block']): Promise<Record<string, unknown>> {
   const {
@@ -82,7 +90,7 @@ export function serveConnection(
     if (subscriptions.size >= opts.maxSubscriptionsPerConnection) {
       throw serverError(`too many subscriptions (limit ${opts.maxSubscriptionsPerConnection})`)
     }
-    const id = `0x${randomBytes(16).toString('hex')}`
+    const id = quantityId(randomBytes(16).toString('hex'))
     let stop: () => void
     switch (kind) {
       case 'newHeads':
@@ -147,10 +155,11 @@ export function serveConnection(
   const connectionMethods: MethodTable = {
     eth_subscribe: withParams([required(z.string()), optional(z.unknown())], (kind, arg) => subscribe(kind, arg)),
     eth_unsubscribe: withParams([required(subscriptionId)], (id) => {
-      const stop = subscriptions.get(id.toLowerCase())
+      const key = quantityId(id.slice(2))
+      const stop = subscriptions.get(key)
       if (stop === undefined) return false
       stop()
-      subscriptions.delete(id.toLowerCase())
+      subscriptions.delete(key)
       return true
     }),
   }
