@@ -1,7 +1,7 @@
 /** Checking an eth_getProof answer the way a light client does: from the state root down, with @ethereumjs/mpt. */
 import { verifyMerkleProof } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
-import { bytesToBigInt, bytesToHex, hexToBytes, setLengthLeft } from '@ethereumjs/util'
+import { bytesToBigInt, bytesToHex, hexToBytes, KECCAK256_RLP_S, setLengthLeft } from '@ethereumjs/util'
 import { createCrypto } from '../../src/crypto/index.js'
 
 const crypto = createCrypto()
@@ -9,7 +9,7 @@ const crypto = createCrypto()
 export interface ProofAnswer {
   address: string
   balance: string | bigint
-  nonce: string | bigint
+  nonce: string | bigint | number
   codeHash: string
   storageHash: string
   accountProof: string[]
@@ -17,6 +17,11 @@ export interface ProofAnswer {
 }
 
 async function proven(root: string, key: Uint8Array, proof: string[]): Promise<Uint8Array | null> {
+  // An empty trie has no node to show: geth answers an empty proof, which proves absence under the empty root.
+  if (proof.length === 0) {
+    if (root.toLowerCase() !== KECCAK256_RLP_S) throw new Error(`an empty proof under the non-empty root ${root}`)
+    return null
+  }
   const nodes = proof.map((p) => hexToBytes(p as `0x${string}`))
   if (nodes.length > 0 && bytesToHex(crypto.keccak256(nodes[0])) !== root.toLowerCase()) {
     throw new Error(`the proof's first node does not hash to the root ${root}`)
