@@ -26,6 +26,8 @@ export interface WebSocketOptions {
   maxConcurrentRequests: number
   /** Messages waiting for a turn; beyond that each call gets -32005 "too many concurrent requests". */
   maxQueuedRequests: number
+  /** Bytes of messages waiting for a turn, a bound on the queue's memory as well; beyond it the same -32005. */
+  maxQueuedBytes: number
 }
 
 export const defaultWebSocketOptions: WebSocketOptions = {
@@ -33,6 +35,7 @@ export const defaultWebSocketOptions: WebSocketOptions = {
   maxBufferedBytes: 16 * 1024 * 1024,
   maxConcurrentRequests: 16,
   maxQueuedRequests: 256,
+  maxQueuedBytes: 16 * 1024 * 1024,
 }
 
 /** WebSocket close code for a policy violation (RFC 6455). */
@@ -165,10 +168,20 @@ export function serveConnection(
   }
   const dispatcher = new Dispatcher({ ...methods, ...connectionMethods }, opts, log)
   const work = new WorkQueue(opts.maxConcurrentRequests, opts.maxQueuedRequests)
+  let queuedBytes = 0
 
   socket.on('message', (data, isBinary) => {
     const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString()
-    const handled = work.tryRun(() => dispatcher.handleText(text))
+    // Bytes of messages accepted but not started yet; a task that starts at once gives its bytes back at once.
+    const size = text.length
+    const handled =
+      queuedBytes + size > opts.maxQueuedBytes && work.size > 0
+        ? undefined
+        : work.tryRun(() => {
+            queuedBytes -= size
+            return dispatcher.handleText(text)
+          })
+    if (handled !== undefined) queuedBytes += size
     if (handled === undefined) {
       const refusal = refuseText(text, TOO_MANY_CONCURRENT_REQUESTS)
       if (refusal !== undefined) sendText(refusal)
