@@ -22,7 +22,16 @@ import type { ChainSpec } from './genesis/index.js'
 import type { Logger } from './log/index.js'
 import { Network, type NetworkOptions, TOPICS } from './net/index.js'
 import { attachConsensus, openChain } from './open.js'
-import { defaultRpcOptions, type RpcOptions, RpcServer } from './rpc/index.js'
+import {
+  checkRpcOptions,
+  defaultRpcAdminOptions,
+  defaultRpcOptions,
+  type RpcAdminOptions,
+  type RpcDeps,
+  type RpcOptions,
+  RpcServer,
+  sameListenAddress,
+} from './rpc/index.js'
 import { BlockSync, defaultSyncOptions } from './sync/index.js'
 import {
   defaultTxGossipOptions,
@@ -44,6 +53,8 @@ export interface NodeOptions {
   /** Validator private key; without it the node follows the chain and serves RPC. */
   validatorKey?: Uint8Array
   rpc: Partial<RpcOptions>
+  /** A second JSON-RPC listener (same limits as `rpc`, its own host, port and namespaces); absent = none. */
+  rpcAdmin?: Partial<RpcAdminOptions> & { port: number }
   txpool?: Partial<TxPoolOptions>
   qbft?: Partial<QbftEngineOptions>
   /** Peer-to-peer networking; absent = a node without peers (the single-validator dev chain). */
@@ -96,6 +107,8 @@ export class PolisNode {
     readonly txpool: TxPool,
     readonly engine: QbftEngine,
     readonly rpc: RpcServer,
+    /** The second listener (`rpcAdmin`), when configured. */
+    readonly adminRpc: RpcServer | undefined,
     readonly network: Network | undefined,
     private readonly sync: BlockSync | undefined,
     private readonly txBatcher: TxBatcher | undefined,
@@ -104,6 +117,21 @@ export class PolisNode {
 
   /** Opens (or initialises) the data directory and starts consensus and RPC. */
   static async start(opts: NodeOptions): Promise<PolisNode> {
+    const rpcOptions: RpcOptions = { ...defaultRpcOptions, ...opts.rpc }
+    const adminRpcOptions: RpcOptions | undefined = opts.rpcAdmin && {
+      ...rpcOptions,
+      ...defaultRpcAdminOptions,
+      ...opts.rpcAdmin,
+    }
+    checkRpcOptions(rpcOptions, 'rpc')
+    if (adminRpcOptions) {
+      checkRpcOptions(adminRpcOptions, 'rpc.admin')
+      if (sameListenAddress(rpcOptions, adminRpcOptions)) {
+        throw new Error(
+          `the admin JSON-RPC listener (${adminRpcOptions.host}:${adminRpcOptions.port}) must not use the public one's address (${rpcOptions.host}:${rpcOptions.port})`,
+        )
+      }
+    }
     const crypto = createCrypto()
     const { spec, db, chain, execution } = await openChain(opts.datadir, opts.genesisFile, crypto)
     try {
@@ -172,35 +200,40 @@ export class PolisNode {
         network.subscribe(TOPICS.block, (bytes) => engine.onBlock(bytes))
         network.subscribe(TOPICS.txs, (bytes) => txIngress.onBatch(bytes))
       }
-      const rpc = await RpcServer.start(
-        { ...defaultRpcOptions, ...opts.rpc },
-        {
-          spec,
-          chain,
-          execution,
-          txpool,
-          crypto,
-          clientVersion: CLIENT_VERSION,
-          coinbase: engine.validatorAddress,
-          log: log.child({ module: 'rpc' }),
-          broadcastTransaction: txBatcher && ((raw) => txBatcher.add(raw)),
-          peerCount: network ? () => network.peerCount : undefined,
-          syncStatus: () => sync?.status(),
-          qbft: {
-            validatorsOfBlock: async (number) => {
-              const header = await chain.getHeaderByNumber(number)
-              if (header === undefined) return undefined
-              return number === 0n ? validators.validatorsAfter(headerView(header)) : validatorsInHeader(header)
-            },
-            nextValidators: () => validators.validatorsAfter(headerView(chain.head.header)),
-            proposeVote: (address, add) => votes.propose(address, add),
-            discardVote: (address) => votes.discard(address),
-            pendingVotes: () => votes.pending(),
-            requestTimeoutSeconds: () => engine.requestTimeoutSeconds,
-            roundState: () => roundStateJson(engine),
+      const rpcDeps: RpcDeps = {
+        spec,
+        chain,
+        execution,
+        txpool,
+        crypto,
+        clientVersion: CLIENT_VERSION,
+        coinbase: engine.validatorAddress,
+        log: log.child({ module: 'rpc' }),
+        broadcastTransaction: txBatcher && ((raw) => txBatcher.add(raw)),
+        peerCount: network ? () => network.peerCount : undefined,
+        syncStatus: () => sync?.status(),
+        qbft: {
+          validatorsOfBlock: async (number) => {
+            const header = await chain.getHeaderByNumber(number)
+            if (header === undefined) return undefined
+            return number === 0n ? validators.validatorsAfter(headerView(header)) : validatorsInHeader(header)
           },
+          nextValidators: () => validators.validatorsAfter(headerView(chain.head.header)),
+          proposeVote: (address, add) => votes.propose(address, add),
+          discardVote: (address) => votes.discard(address),
+          pendingVotes: () => votes.pending(),
+          requestTimeoutSeconds: () => engine.requestTimeoutSeconds,
+          roundState: () => roundStateJson(engine),
         },
-      )
+      }
+      const rpc = await RpcServer.start(rpcOptions, rpcDeps)
+      let adminRpc: RpcServer | undefined
+      try {
+        adminRpc = adminRpcOptions && (await RpcServer.start(adminRpcOptions, rpcDeps))
+      } catch (e) {
+        await rpc.close()
+        throw e
+      }
       sync =
         network &&
         new BlockSync(defaultSyncOptions, {
@@ -218,6 +251,7 @@ export class PolisNode {
           chainId: Number(spec.chainId),
           head: Number(chain.head.header.number),
           rpc: rpc.url,
+          adminRpc: adminRpc?.url,
           crypto: crypto.backend,
           datadir: opts.datadir,
           peerId: network?.peerId,
@@ -225,7 +259,7 @@ export class PolisNode {
         },
         'node started',
       )
-      return new PolisNode(spec, db, chain, execution, txpool, engine, rpc, network, sync, txBatcher, log)
+      return new PolisNode(spec, db, chain, execution, txpool, engine, rpc, adminRpc, network, sync, txBatcher, log)
     } catch (e) {
       await db.close()
       throw e
@@ -234,6 +268,7 @@ export class PolisNode {
 
   async stop(): Promise<void> {
     await this.rpc.close()
+    await this.adminRpc?.close()
     await this.sync?.stop()
     await this.engine.stop()
     this.txBatcher?.stop()

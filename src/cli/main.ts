@@ -9,7 +9,7 @@ import { mergeConfig, type NodeConfig, parseGasCap, parseTimeout, readConfigFile
 import { createCrypto } from '../crypto/index.js'
 import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_MNEMONIC, DEV_VALIDATOR } from '../genesis/index.js'
 import { createLogger } from '../log/index.js'
-import { PolisNode } from '../node.js'
+import { type NodeOptions, PolisNode } from '../node.js'
 import { attachConsensus, openChain } from '../open.js'
 import { describeProgress, exportBlocks, importBlocks, type Progress } from './blocks.js'
 import { generateNetwork } from './genesis.js'
@@ -127,7 +127,79 @@ function printDevWarning(): void {
   process.stderr.write(`${lines.join('\n')}\n`)
 }
 
-interface RunFlags {
+// JSON-RPC limits and the second (admin) listener: flags, their config keys, and the node options they make.
+interface RpcLimitFlags {
+  rpcMaxBodyBytes?: number
+  rpcMaxBatchLength?: number
+  rpcMaxResponseBytes?: number
+  rpcMaxConnections?: number
+  rpcBatchConcurrency?: number
+  rpcWsMaxConcurrent?: number
+  rpcWsMaxQueued?: number
+  rpcAdminHost?: string
+  rpcAdminPort?: number
+  rpcAdminApi?: string
+}
+
+function parseCount(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number >= 0')
+  return n
+}
+
+function addRpcLimitOptions(command: Command): Command {
+  return command
+    .option('--rpc-max-body-bytes <n>', 'largest JSON-RPC request body (default 5 MiB; HTTP 413 above)', parsePositive)
+    .option('--rpc-max-batch-length <n>', 'most calls in one batch (default 1000)', parsePositive)
+    .option('--rpc-max-response-bytes <n>', 'largest answer, a batch counted whole (default 25000000)', parsePositive)
+    .option('--rpc-max-connections <n>', 'open HTTP + WebSocket connections per listener (default 256)', parsePositive)
+    .option('--rpc-batch-concurrency <n>', 'calls of one batch run at once (default 8)', parsePositive)
+    .option('--rpc-ws-max-concurrent <n>', 'requests of one WebSocket run at once (default 16)', parsePositive)
+    .option('--rpc-ws-max-queued <n>', 'requests of one WebSocket waiting, then -32005 (default 256)', parseCount)
+    .option('--rpc-admin-port <port>', 'serve a second JSON-RPC listener (HTTP + WebSocket) on this port', parsePort)
+    .option('--rpc-admin-host <host>', 'address of the second listener (default 127.0.0.1)')
+    .option('--rpc-admin-api <list>', 'namespaces of the second listener (default all: eth,net,web3,txpool,debug,qbft)')
+}
+
+function rpcLimitConfig(flags: RpcLimitFlags): Partial<NodeConfig> {
+  return {
+    rpcMaxBodyBytes: flags.rpcMaxBodyBytes,
+    rpcMaxBatchLength: flags.rpcMaxBatchLength,
+    rpcMaxResponseBytes: flags.rpcMaxResponseBytes,
+    rpcMaxConnections: flags.rpcMaxConnections,
+    rpcBatchConcurrency: flags.rpcBatchConcurrency,
+    rpcWsMaxConcurrent: flags.rpcWsMaxConcurrent,
+    rpcWsMaxQueued: flags.rpcWsMaxQueued,
+    rpcAdminHost: flags.rpcAdminHost,
+    rpcAdminPort: flags.rpcAdminPort,
+    rpcAdminApis: list(flags.rpcAdminApi),
+  }
+}
+
+function rpcLimitOptions(config: NodeConfig): Pick<NodeOptions, 'rpc' | 'rpcAdmin'> {
+  const defined = <T extends object>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+  if (config.rpcAdminPort === undefined && (config.rpcAdminHost !== undefined || config.rpcAdminApis !== undefined)) {
+    throw new Error('the admin JSON-RPC listener needs a port: --rpc-admin-port or [rpc.admin] port')
+  }
+  return {
+    rpc: defined({
+      maxBodyBytes: config.rpcMaxBodyBytes,
+      maxBatchLength: config.rpcMaxBatchLength,
+      maxResponseBytes: config.rpcMaxResponseBytes,
+      maxConnections: config.rpcMaxConnections,
+      batchConcurrency: config.rpcBatchConcurrency,
+      wsMaxConcurrentRequests: config.rpcWsMaxConcurrent,
+      wsMaxQueuedRequests: config.rpcWsMaxQueued,
+    }),
+    rpcAdmin:
+      config.rpcAdminPort === undefined
+        ? undefined
+        : { port: config.rpcAdminPort, ...defined({ host: config.rpcAdminHost, apis: config.rpcAdminApis }) },
+  }
+}
+
+interface RunFlags extends RpcLimitFlags {
   config?: string
   datadir?: string
   genesis?: string
@@ -170,6 +242,7 @@ async function run(flags: RunFlags): Promise<void> {
     staticPeers: list(flags.staticPeers),
     bootnodes: list(flags.bootnodes),
     maxRoundTimeoutSeconds: flags.maxRoundTimeout,
+    ...rpcLimitConfig(flags),
   })
   const dev = config.genesis === undefined
   const genesisFile = config.genesis ?? DEV_GENESIS_FILE
@@ -179,6 +252,7 @@ async function run(flags: RunFlags): Promise<void> {
   if (config.validatorKey !== undefined) validatorKey = await readKeyFile(config.validatorKey)
   else if (dev) validatorKey = hexToBytes(DEV_VALIDATOR.privateKey)
   if (dev) printDevWarning()
+  const limits = rpcLimitOptions(config)
   const networked = config.p2pListen !== undefined || config.staticPeers !== undefined || config.bootnodes !== undefined
   const node = await PolisNode.start({
     datadir,
@@ -191,7 +265,9 @@ async function run(flags: RunFlags): Promise<void> {
       ...(config.rpcCors ? { corsOrigins: config.rpcCors } : {}),
       ...(config.rpcGasCap !== undefined ? { gasCap: config.rpcGasCap } : {}),
       ...(config.rpcEvmTimeoutMs !== undefined ? { evmTimeoutMs: config.rpcEvmTimeoutMs } : {}),
+      ...limits.rpc,
     },
+    rpcAdmin: limits.rpcAdmin,
     qbft: config.maxRoundTimeoutSeconds === undefined ? {} : { maxRoundTimeoutSeconds: config.maxRoundTimeoutSeconds },
     p2p: networked
       ? {
@@ -233,7 +309,7 @@ const program = new Command()
   .description('Polis: an Ethereum-compatible QBFT node for city chains')
   .version('0.1.0')
 
-program
+const runCommand = program
   .command('run', { isDefault: true })
   .description('run a node (without --genesis: a single-validator dev chain on the embedded dev genesis)')
   .option('--config <file>', 'TOML config file (flags override it)')
@@ -266,7 +342,7 @@ program
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
       .default('info'),
   )
-  .action(run)
+addRpcLimitOptions(runCommand).action(run)
 
 program
   .command('init')

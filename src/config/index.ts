@@ -10,6 +10,51 @@ import { z } from 'zod'
 const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
 const port = z.number().int().min(0).max(65535)
 
+// JSON-RPC listener limits and the second (admin) listener: [rpc] keys and [rpc.admin].
+const positiveInt = z.number().int().positive()
+const rpcLimitKeys = {
+  'max-body-bytes': positiveInt.optional(),
+  'max-batch-length': positiveInt.optional(),
+  'max-response-bytes': positiveInt.optional(),
+  'max-connections': positiveInt.optional(),
+  'batch-concurrency': positiveInt.optional(),
+  'ws-max-concurrent': positiveInt.optional(),
+  'ws-max-queued': z.number().int().min(0).optional(),
+  admin: z
+    .object({ host: z.string().optional(), port, apis: z.array(z.string()).optional() })
+    .strict()
+    .optional(),
+}
+
+export interface RpcLimitsConfig {
+  rpcMaxBodyBytes?: number
+  rpcMaxBatchLength?: number
+  rpcMaxResponseBytes?: number
+  rpcMaxConnections?: number
+  rpcBatchConcurrency?: number
+  rpcWsMaxConcurrent?: number
+  rpcWsMaxQueued?: number
+  rpcAdminHost?: string
+  /** Set = a second listener serves rpcAdminApis (default every namespace) on rpcAdminHost (default 127.0.0.1). */
+  rpcAdminPort?: number
+  rpcAdminApis?: string[]
+}
+
+function rpcLimitsFromFile(rpc: z.infer<z.ZodObject<typeof rpcLimitKeys>> | undefined): RpcLimitsConfig {
+  return {
+    rpcMaxBodyBytes: rpc?.['max-body-bytes'],
+    rpcMaxBatchLength: rpc?.['max-batch-length'],
+    rpcMaxResponseBytes: rpc?.['max-response-bytes'],
+    rpcMaxConnections: rpc?.['max-connections'],
+    rpcBatchConcurrency: rpc?.['batch-concurrency'],
+    rpcWsMaxConcurrent: rpc?.['ws-max-concurrent'],
+    rpcWsMaxQueued: rpc?.['ws-max-queued'],
+    rpcAdminHost: rpc?.admin?.host,
+    rpcAdminPort: rpc?.admin?.port,
+    rpcAdminApis: rpc?.admin?.apis,
+  }
+}
+
 export const configFileSchema = z
   .object({
     datadir: z.string().optional(),
@@ -24,6 +69,7 @@ export const configFileSchema = z
         cors: z.array(z.string()).optional(),
         gascap: z.union([z.number(), z.string()]).optional(),
         evmtimeout: z.union([z.number(), z.string()]).optional(),
+        ...rpcLimitKeys,
       })
       .strict()
       .optional(),
@@ -42,7 +88,7 @@ export const configFileSchema = z
 export type ConfigFile = z.infer<typeof configFileSchema>
 
 /** Settings after merging defaults, the config file and flags; paths are absolute. */
-export interface NodeConfig {
+export interface NodeConfig extends RpcLimitsConfig {
   datadir?: string
   genesis?: string
   validatorKey?: string
@@ -109,6 +155,7 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     rpcCors: c.rpc?.cors,
     rpcGasCap,
     rpcEvmTimeoutMs,
+    ...rpcLimitsFromFile(c.rpc),
     p2pListen: c.p2p?.listen,
     staticPeers: c.p2p?.['static-peers'],
     bootnodes: c.p2p?.bootnodes,

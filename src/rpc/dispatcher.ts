@@ -4,6 +4,8 @@
  */
 import type { Logger } from 'pino'
 import { ErrorCode, INTERNAL_ERROR, type JsonRpcErrorObject, toRpcError } from './errors.js'
+import { stringifyWithin } from './json.js'
+import { RESPONSE_TOO_LARGE } from './limits.js'
 
 /** A method receives its positional parameters (an empty array when the request had none). */
 export type RpcMethod = (params: readonly unknown[]) => unknown
@@ -19,6 +21,32 @@ export type JsonRpcResponse =
 export interface DispatcherOptions {
   /** Longest accepted batch; longer batches get one "batch too large" error. */
   maxBatchLength: number
+  /** Largest answer in bytes (a batch counts its items together); default: no limit. */
+  maxResponseBytes?: number
+  /** Calls of one batch that run at once; default 1 (one after the other). */
+  batchConcurrency?: number
+}
+
+/**
+ * Calls that change what later calls see (a transaction sent, a filter's cursor, a vote) run alone and in order
+ * within a batch, so "send, then read the pending nonce" in one batch behaves as when run one by one.
+ */
+const ORDERED_METHODS = new Set([
+  'eth_sendRawTransaction',
+  'eth_sendTransaction',
+  'eth_newFilter',
+  'eth_newBlockFilter',
+  'eth_newPendingTransactionFilter',
+  'eth_getFilterChanges',
+  'eth_uninstallFilter',
+  'eth_subscribe',
+  'eth_unsubscribe',
+  'qbft_proposeValidatorVote',
+  'qbft_discardValidatorVote',
+])
+
+function runsAlone(message: unknown): boolean {
+  return isObject(message) && typeof message.method === 'string' && ORDERED_METHODS.has(message.method)
 }
 
 function errorResponse(id: JsonRpcId, code: number, message: string): JsonRpcResponse {
@@ -33,9 +61,27 @@ function isValidId(id: unknown): id is JsonRpcId {
   return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
 }
 
-/** Quantities that slip through unrendered still go out as minimal hex rather than failing the response. */
-function replacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? `0x${value.toString(16)}` : value
+/**
+ * The answer to a request text that is refused as a whole (e.g. too busy): `error` for each call in it, with its id;
+ * undefined when it holds only notifications.
+ */
+export function refuseText(text: string, error: JsonRpcErrorObject): string | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return JSON.stringify(errorResponse(null, ErrorCode.ParseError, 'parse error'))
+  }
+  const answer = (message: unknown): JsonRpcResponse | undefined => {
+    if (isObject(message) && !('id' in message)) return undefined
+    return { jsonrpc: '2.0', id: isObject(message) && isValidId(message.id) ? message.id : null, error: { ...error } }
+  }
+  if (!Array.isArray(parsed)) {
+    const response = answer(parsed)
+    return response === undefined ? undefined : JSON.stringify(response)
+  }
+  const responses = parsed.map(answer).filter((r) => r !== undefined)
+  return responses.length === 0 ? undefined : JSON.stringify(responses)
 }
 
 export class Dispatcher {
@@ -54,7 +100,11 @@ export class Dispatcher {
     return [...this.methods.keys()]
   }
 
-  /** Handles a request body; returns the response text, or undefined when there is nothing to answer. */
+  /**
+   * Handles a request body; returns the response text, or undefined when there is nothing to answer. An answer
+   * above maxResponseBytes is replaced by geth's -32003 "response too large"; in a batch, the calls that fit keep
+   * their answers and the first that does not, and every call after it (not run), get that error.
+   */
   async handleText(text: string): Promise<string | undefined> {
     let parsed: unknown
     try {
@@ -62,11 +112,19 @@ export class Dispatcher {
     } catch {
       return JSON.stringify(errorResponse(null, ErrorCode.ParseError, 'parse error'))
     }
+    const limit = this.opts.maxResponseBytes ?? Number.POSITIVE_INFINITY
+    if (Array.isArray(parsed) && parsed.length > 0 && parsed.length <= this.opts.maxBatchLength) {
+      return this.handleBatchText(parsed, limit)
+    }
     const response = await this.handle(parsed)
-    return response === undefined ? undefined : JSON.stringify(response, replacer)
+    if (response === undefined) return undefined
+    const encoded = stringifyWithin(response, limit)
+    if (encoded !== undefined) return encoded
+    const id = Array.isArray(response) ? null : response.id
+    return JSON.stringify(errorResponse(id, RESPONSE_TOO_LARGE.code, RESPONSE_TOO_LARGE.message))
   }
 
-  /** Handles one parsed request or batch; undefined for notifications only. */
+  /** Handles one parsed request or batch; undefined for notifications only. No response size limit. */
   async handle(request: unknown): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> {
     if (!Array.isArray(request)) return this.handleMessage(request)
     if (request.length === 0) return errorResponse(null, ErrorCode.InvalidRequest, 'empty batch')
@@ -76,12 +134,57 @@ export class Dispatcher {
       return [errorResponse(first?.id ?? null, ErrorCode.InvalidRequest, 'batch too large')]
     }
     const responses: JsonRpcResponse[] = []
-    // In order, one at a time, as geth does: a batch may send a tx and then read the pending nonce.
-    for (const message of request) {
-      const response = await this.handleMessage(message)
-      if (response !== undefined) responses.push(response)
-    }
+    await this.runBatch(request, (response) => responses.push(response) > 0)
     return responses.length === 0 ? undefined : responses
+  }
+
+  /** A batch's answers, serialized as they come in, within `limit` bytes in all. */
+  private async handleBatchText(batch: unknown[], limit: number): Promise<string | undefined> {
+    const parts: string[] = []
+    let bytes = 2 // [ and ]
+    await this.runBatch(batch, (response, always) => {
+      // Error answers that replace calls past the limit always go out: they are small and not counted.
+      const encoded = always ? JSON.stringify(response) : stringifyWithin(response, limit - bytes - parts.length)
+      if (encoded === undefined) return false
+      if (!always) bytes += Buffer.byteLength(encoded)
+      parts.push(encoded)
+      return true
+    })
+    return parts.length === 0 ? undefined : `[${parts.join(',')}]`
+  }
+
+  /**
+   * Runs a batch's calls in groups of at most batchConcurrency (a call that changes state runs alone), handing the
+   * answers to `emit` in order. Once `emit` refuses one (too large), that call and every later one are answered
+   * "response too large" (`emit(…, true)`), and the later ones are not run.
+   */
+  private async runBatch(
+    batch: unknown[],
+    emit: (response: JsonRpcResponse, always: boolean) => boolean,
+  ): Promise<void> {
+    const concurrency = this.opts.batchConcurrency ?? 1
+    let full = false
+    const tooLarge = (id: JsonRpcId) =>
+      emit(errorResponse(id, RESPONSE_TOO_LARGE.code, RESPONSE_TOO_LARGE.message), true)
+    let i = 0
+    while (i < batch.length && !full) {
+      let end = i + 1
+      if (!runsAlone(batch[i])) {
+        while (end < batch.length && end - i < concurrency && !runsAlone(batch[end])) end++
+      }
+      const responses = await Promise.all(batch.slice(i, end).map((message) => this.handleMessage(message)))
+      for (const response of responses) {
+        if (response === undefined) continue
+        if (!full && emit(response, false)) continue
+        full = true
+        tooLarge(response.id)
+      }
+      i = end
+    }
+    for (const message of batch.slice(i)) {
+      if (isObject(message) && !('id' in message)) continue // a notification: no answer
+      tooLarge(isObject(message) && isValidId(message.id) ? message.id : null)
+    }
   }
 
   /** Handles one request object; undefined for a notification (no `id` member). */

@@ -23,6 +23,8 @@ export const ErrorCode = {
   InternalError: -32603,
   /** geth's catch-all for a method that failed (errcodeDefault). */
   Server: -32000,
+  /** An answer above the response size limit (geth's errcodeResponseTooLarge). */
+  ResponseTooLarge: -32003,
   /** A query hit a configured limit (Infura's and viem's LimitExceededRpcError). */
   LimitExceeded: -32005,
 } as const

@@ -99,7 +99,7 @@ export class FilterManager {
   private install(filter: Filter): string {
     this.sweep()
     if (this.filters.size >= this.opts.maxFilters) throw serverError(`too many filters (limit ${this.opts.maxFilters})`)
-    const id = `0x${randomBytes(16).toString('hex')}`
+    const id = normalise(`0x${randomBytes(16).toString('hex')}`)
     this.filters.set(id, filter)
     return id
   }
@@ -147,7 +147,10 @@ export class FilterManager {
   }
 }
 
-/** Filter ids are compared as lowercase hex, whatever case the client echoes back. */
+/**
+ * Filter ids are quantities as geth makes them (no leading zeros), compared as lowercase hex without leading zeros
+ * whatever form a client echoes back (web3.js reads an id as a number and returns it unpadded).
+ */
 function normalise(id: string): string {
-  return id.toLowerCase()
+  return `0x${id.slice(2).toLowerCase().replace(/^0+/, '') || '0'}`
 }

@@ -11,6 +11,15 @@ export {
   type RpcMethod,
 } from './dispatcher.js'
 export { ErrorCode, type JsonRpcErrorObject, RpcError, toRpcError } from './errors.js'
-export { defaultRpcOptions, type RpcContext, type RpcDeps, type RpcOptions } from './options.js'
+export { checkRpcOptions, sameListenAddress } from './limits.js'
+export {
+  defaultRpcAdminOptions,
+  defaultRpcOptions,
+  RPC_NAMESPACES,
+  type RpcAdminOptions,
+  type RpcContext,
+  type RpcDeps,
+  type RpcOptions,
+} from './options.js'
 export type { QbftBackend } from './qbft.js'
 export { createDispatcher, createMethods, RpcServer } from './server.js'

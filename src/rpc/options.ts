@@ -31,6 +31,17 @@ export interface RpcOptions {
   gasCap: bigint
   /** Wall-clock limit of one such request in ms (geth's --rpc.evmtimeout); 0 = none. */
   evmTimeoutMs: number
+  // Limits of the listener (see limits.ts): each answered with a JSON-RPC error, never by stalling the node.
+  /** Largest answer, in bytes of JSON; a batch counts its items together (geth's --rpc.batch-response-max-size). */
+  maxResponseBytes: number
+  /** Open HTTP and WebSocket connections at once; requests on connections above it get HTTP 503 and -32005. */
+  maxConnections: number
+  /** Calls of one batch that run at once (calls that change state run alone, in order). */
+  batchConcurrency: number
+  /** Requests of one WebSocket connection that run at once. */
+  wsMaxConcurrentRequests: number
+  /** Requests of one WebSocket connection that wait for a turn; more get -32005 "too many concurrent requests". */
+  wsMaxQueuedRequests: number
 }
 
 export const defaultRpcOptions: RpcOptions = {
@@ -45,6 +56,12 @@ export const defaultRpcOptions: RpcOptions = {
   corsOrigins: ['*'],
   gasCap: 50_000_000n,
   evmTimeoutMs: 5_000,
+  // geth's batch response limit; an eth_getLogs answer at maxLogResults is a few MiB, a full block far less.
+  maxResponseBytes: 25_000_000,
+  maxConnections: 256,
+  batchConcurrency: 8,
+  wsMaxConcurrentRequests: 16,
+  wsMaxQueuedRequests: 256,
 }
 
 export interface RpcDeps {
@@ -79,6 +96,16 @@ export const RPC_NAMESPACES: readonly string[] = [
   'erigon',
   'qbft',
 ]
+
+/** A second listener for namespaces kept off the public port (debug, txpool, qbft …), with the same limits. */
+export interface RpcAdminOptions {
+  host: string
+  port: number
+  /** Default: every namespace. */
+  apis: string[]
+}
+
+export const defaultRpcAdminOptions: Omit<RpcAdminOptions, 'port'> = { host: '127.0.0.1', apis: [...RPC_NAMESPACES] }
 
 /** What every namespace is built from. */
 export interface RpcContext {

@@ -6,13 +6,14 @@ import type { AddressInfo } from 'node:net'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { debugMethods } from './debug.js'
-import { Dispatcher, type MethodTable } from './dispatcher.js'
+import { Dispatcher, type DispatcherOptions, type MethodTable } from './dispatcher.js'
 import { ErrorCode } from './errors.js'
 import { ethMethods } from './eth.js'
 import { defaultFilterOptions, FilterManager } from './filters.js'
+import { checkRpcOptions, TOO_MANY_CONNECTIONS } from './limits.js'
 import { createLogReader } from './logs.js'
 import { netMethods } from './net.js'
-import { RPC_NAMESPACES, type RpcContext, type RpcDeps, type RpcOptions } from './options.js'
+import type { RpcContext, RpcDeps, RpcOptions } from './options.js'
 import { erigonMethods, otsMethods } from './ots.js'
 import { qbftMethods } from './qbft.js'
 import { traceMethods } from './trace.js'
@@ -37,9 +38,18 @@ export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodT
   }
 }
 
+/** The dispatcher's limits from a listener's options. */
+export function dispatcherOptions(opts: RpcOptions): DispatcherOptions {
+  return {
+    maxBatchLength: opts.maxBatchLength,
+    maxResponseBytes: opts.maxResponseBytes,
+    batchConcurrency: opts.batchConcurrency,
+  }
+}
+
 /** The dispatcher over every public namespace (HTTP; each WebSocket connection adds its subscriptions). */
 export function createDispatcher(opts: RpcOptions, deps: RpcDeps, filters?: FilterManager): Dispatcher {
-  return new Dispatcher(createMethods({ opts, deps }, filters), { maxBatchLength: opts.maxBatchLength }, deps.log)
+  return new Dispatcher(createMethods({ opts, deps }, filters), dispatcherOptions(opts), deps.log)
 }
 
 function errorBody(code: number, message: string): string {
@@ -59,18 +69,30 @@ export class RpcServer {
   ) {}
 
   static async start(opts: RpcOptions, deps: RpcDeps): Promise<RpcServer> {
-    const unknown = opts.apis.filter((api) => !RPC_NAMESPACES.includes(api))
-    if (unknown.length > 0) {
-      throw new Error(`unknown JSON-RPC namespace ${unknown.join(', ')} (known: ${RPC_NAMESPACES.join(', ')})`)
-    }
+    checkRpcOptions(opts)
     const ctx = { opts, deps }
     const logs = createLogReader(ctx)
     const filters = new FilterManager(defaultFilterOptions, ctx, logs)
     const methods = createMethods(ctx, filters)
-    const dispatcher = new Dispatcher(methods, { maxBatchLength: opts.maxBatchLength }, deps.log)
+    const dispatcher = new Dispatcher(methods, dispatcherOptions(opts), deps.log)
     const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
     const log = deps.log
     await app.register(websocket, { options: { maxPayload: opts.maxBodyBytes } })
+
+    // Connections beyond maxConnections are answered (HTTP 503, -32005) and closed, never served: counting them
+    // at accept time lets each such client learn why, where a dropped socket would only look like a network fault.
+    const overLimit = new WeakSet<object>()
+    let open = 0
+    app.server.on('connection', (socket) => {
+      if (open >= opts.maxConnections) {
+        overLimit.add(socket)
+        // One request gets its answer; a client that sends none does not keep the socket.
+        socket.setTimeout(10_000, () => socket.destroy())
+        return
+      }
+      open++
+      socket.once('close', () => open--)
+    })
 
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
@@ -78,6 +100,13 @@ export class RpcServer {
     const anyOrigin = opts.corsOrigins.includes('*')
     const allowed = new Set(opts.corsOrigins.map((o) => o.toLowerCase()))
     app.addHook('onRequest', async (request, reply) => {
+      if (overLimit.has(request.raw.socket)) {
+        return reply
+          .code(503)
+          .header('Content-Type', 'application/json')
+          .header('Connection', 'close')
+          .send(errorBody(TOO_MANY_CONNECTIONS.code, `${TOO_MANY_CONNECTIONS.message} (limit ${opts.maxConnections})`))
+      }
       if (anyOrigin) reply.header('Access-Control-Allow-Origin', '*')
       else {
         // Only listed origins get the header back; a browser then refuses the answer to any other page.
@@ -103,7 +132,12 @@ export class RpcServer {
       wsHandler: (socket) =>
         serveConnection(
           socket,
-          { ...defaultWebSocketOptions, maxBatchLength: opts.maxBatchLength },
+          {
+            ...defaultWebSocketOptions,
+            ...dispatcherOptions(opts),
+            maxConcurrentRequests: opts.wsMaxConcurrentRequests,
+            maxQueuedRequests: opts.wsMaxQueuedRequests,
+          },
           ctx,
           methods,
           logs,

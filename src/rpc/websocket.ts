@@ -9,9 +9,10 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 import type { WebSocket } from 'ws'
 import { z } from 'zod'
 import type { ImportedBlock } from '../chain/index.js'
-import { Dispatcher, type MethodTable } from './dispatcher.js'
+import { Dispatcher, type DispatcherOptions, type MethodTable, refuseText } from './dispatcher.js'
 import { ErrorCode, RpcError, serverError } from './errors.js'
 import { formatTransaction } from './format.js'
+import { TOO_MANY_CONCURRENT_REQUESTS, WorkQueue } from './limits.js'
 import type { LogReader } from './logs.js'
 import type { RpcContext } from './options.js'
 import { filterObject, optional, required, withParams } from './params.js'
@@ -21,17 +22,34 @@ export interface WebSocketOptions {
   maxSubscriptionsPerConnection: number
   /** Unsent bytes a connection may hold before it is closed as a slow consumer. */
   maxBufferedBytes: number
+  /** Messages (a call or a batch) of the connection that run at once. */
+  maxConcurrentRequests: number
+  /** Messages waiting for a turn; beyond that each call gets -32005 "too many concurrent requests". */
+  maxQueuedRequests: number
+  /** Bytes of messages waiting for a turn, a bound on the queue's memory as well; beyond it the same -32005. */
+  maxQueuedBytes: number
 }
 
 export const defaultWebSocketOptions: WebSocketOptions = {
   maxSubscriptionsPerConnection: 1_000,
   maxBufferedBytes: 16 * 1024 * 1024,
+  maxConcurrentRequests: 16,
+  maxQueuedRequests: 256,
+  maxQueuedBytes: 16 * 1024 * 1024,
 }
 
 /** WebSocket close code for a policy violation (RFC 6455). */
 const POLICY_VIOLATION = 1008
 
 const subscriptionId = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'invalid subscription id')
+
+/**
+ * Ids are quantities as geth makes them (no leading zeros): web3.js reads an id as a number and sends it back
+ * re-encoded, so an id with a leading zero would never be found again.
+ */
+export function quantityId(hex: string): string {
+  return `0x${hex.toLowerCase().replace(/^0+/, '') || '0'}`
+}
 
 /** Header fields of a rendered block: what geth sends for newHeads. */
 async function headOf(ctx: RpcContext, block: ImportedBlock['block']): Promise<Record<string, unknown>> {
@@ -47,7 +65,7 @@ async function headOf(ctx: RpcContext, block: ImportedBlock['block']): Promise<R
 /** Serves one WebSocket connection until it closes. */
 export function serveConnection(
   socket: WebSocket,
-  opts: WebSocketOptions & { maxBatchLength: number },
+  opts: WebSocketOptions & DispatcherOptions,
   ctx: RpcContext,
   methods: MethodTable,
   logs: LogReader,
@@ -75,7 +93,7 @@ export function serveConnection(
     if (subscriptions.size >= opts.maxSubscriptionsPerConnection) {
       throw serverError(`too many subscriptions (limit ${opts.maxSubscriptionsPerConnection})`)
     }
-    const id = `0x${randomBytes(16).toString('hex')}`
+    const id = quantityId(randomBytes(16).toString('hex'))
     let stop: () => void
     switch (kind) {
       case 'newHeads':
@@ -140,18 +158,36 @@ export function serveConnection(
   const connectionMethods: MethodTable = {
     eth_subscribe: withParams([required(z.string()), optional(z.unknown())], (kind, arg) => subscribe(kind, arg)),
     eth_unsubscribe: withParams([required(subscriptionId)], (id) => {
-      const stop = subscriptions.get(id.toLowerCase())
+      const key = quantityId(id.slice(2))
+      const stop = subscriptions.get(key)
       if (stop === undefined) return false
       stop()
-      subscriptions.delete(id.toLowerCase())
+      subscriptions.delete(key)
       return true
     }),
   }
-  const dispatcher = new Dispatcher({ ...methods, ...connectionMethods }, { maxBatchLength: opts.maxBatchLength }, log)
+  const dispatcher = new Dispatcher({ ...methods, ...connectionMethods }, opts, log)
+  const work = new WorkQueue(opts.maxConcurrentRequests, opts.maxQueuedRequests)
+  let queuedBytes = 0
 
   socket.on('message', (data, isBinary) => {
     const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString()
-    dispatcher.handleText(text).then(
+    // Bytes of messages accepted but not started yet; a task that starts at once gives its bytes back at once.
+    const size = text.length
+    const handled =
+      queuedBytes + size > opts.maxQueuedBytes && work.size > 0
+        ? undefined
+        : work.tryRun(() => {
+            queuedBytes -= size
+            return dispatcher.handleText(text)
+          })
+    if (handled !== undefined) queuedBytes += size
+    if (handled === undefined) {
+      const refusal = refuseText(text, TOO_MANY_CONCURRENT_REQUESTS)
+      if (refusal !== undefined) sendText(refusal)
+      return
+    }
+    handled.then(
       (response) => {
         if (response !== undefined) sendText(response)
       },

@@ -51,6 +51,40 @@ max-round-timeout-seconds = 8
     })
   })
 
+  it('reads the JSON-RPC limits and the admin listener, and refuses impossible values', async () => {
+    const { file } = write(`
+[rpc]
+max-body-bytes = 1048576
+max-batch-length = 100
+max-response-bytes = 10000000
+max-connections = 64
+batch-concurrency = 4
+ws-max-concurrent = 8
+ws-max-queued = 0
+[rpc.admin]
+host = "127.0.0.1"
+port = 8550
+apis = ["debug", "txpool"]
+`)
+    expect(await readConfigFile(file)).toMatchObject({
+      rpcMaxBodyBytes: 1048576,
+      rpcMaxBatchLength: 100,
+      rpcMaxResponseBytes: 10_000_000,
+      rpcMaxConnections: 64,
+      rpcBatchConcurrency: 4,
+      rpcWsMaxConcurrent: 8,
+      rpcWsMaxQueued: 0,
+      rpcAdminHost: '127.0.0.1',
+      rpcAdminPort: 8550,
+      rpcAdminApis: ['debug', 'txpool'],
+    })
+    await expect(readConfigFile(write('[rpc]\nmax-response-bytes = 0\n').file)).rejects.toThrow(
+      /rpc\.max-response-bytes/,
+    )
+    await expect(readConfigFile(write('[rpc.admin]\napis = ["debug"]\n').file)).rejects.toThrow(/rpc\.admin\.port/)
+    await expect(readConfigFile(write('[rpc.admin]\nport = 1\nnamespaces = []\n').file)).rejects.toThrow(/namespaces/)
+  })
+
   it('names unknown keys, wrong types and bad TOML, with the file', async () => {
     const unknown = write('datadir = "x"\nrpc-port = 8545\n')
     await expect(readConfigFile(unknown.file)).rejects.toThrow(/config\.toml: .*rpc-port/)

@@ -57,6 +57,21 @@ describe('FilterManager', () => {
     filters.stop()
   })
 
+  it('makes ids as geth does (quantities) and finds a filter by its id with or without leading zeros', async () => {
+    const { call, mine, filters } = setUp()
+    const ids: string[] = []
+    for (let i = 0; i < 40; i++) ids.push((await call('eth_newBlockFilter')).result)
+    for (const id of ids) expect(id).toMatch(/^0x[1-9a-f][0-9a-f]*$/)
+    const hash = mine()
+    // web3.js reads an id as a number and echoes it unpadded; other clients may pad it to 32 digits or uppercase it.
+    const id = ids[0]
+    const padded = `0x${id.slice(2).padStart(32, '0')}`
+    expect((await call('eth_getFilterChanges', [padded.toUpperCase().replace('0X', '0x')])).result).toEqual([hash])
+    expect((await call('eth_uninstallFilter', [padded])).result).toBe(true)
+    expect((await call('eth_getFilterChanges', [id])).error).toEqual({ code: -32000, message: 'filter not found' })
+    filters.stop()
+  })
+
   it('keeps the newest hashes of a slow poller, caps the number of filters, and checks ids', async () => {
     const { call, mine, filters } = setUp({ maxFilters: 2, maxQueued: 2 })
     const { result: id } = await call('eth_newBlockFilter')
