@@ -17,8 +17,16 @@ import { type Database, Prefix } from '../db/index.js'
 import { type BuiltBlock, buildBlock, replayBlock } from './build.js'
 import { type CallRequest, type CallResult, callOnState, estimateGasOnState } from './call.js'
 import { installParamsMemo } from './paramsMemo.js'
+import type { TxTouches } from './touches.js'
 
 export type { BuiltBlock, RejectedTx } from './build.js'
+export type { CreatedContract, TxTouches } from './touches.js'
+
+/** What executing a block yields for its import: receipts, and per transaction what its messages touched. */
+export interface ExecutedBlock {
+  receipts: TxReceipt[]
+  touches: TxTouches[]
+}
 export { CallError, type CallRequest, type CallResult, ExecutionRevertedError } from './call.js'
 
 export interface ExecutionOptions {
@@ -160,14 +168,14 @@ export class Execution {
    * Executes a block received from elsewhere on its parent's state and checks every root it commits to. The state is
    * staged like a build's; on failure it is reset to the parent's.
    */
-  async runBlock(block: Block, parent: Block): Promise<{ receipts: TxReceipt[] }> {
+  async runBlock(block: Block, parent: Block): Promise<ExecutedBlock> {
     const parentStateRoot = parent.header.stateRoot
     try {
       if (!equalsBytes(parentStateRoot, this.headStateRoot)) await this.reset(parentStateRoot)
       this.vm.common.setHardforkBy({ blockNumber: block.header.number, timestamp: block.header.timestamp })
-      const { receipts } = await replayBlock(this.vm, parent, block)
+      const { receipts, touches } = await replayBlock(this.vm, parent, block)
       this.headStateRoot = block.header.stateRoot
-      return { receipts }
+      return { receipts, touches }
     } catch (e) {
       await this.reset(parentStateRoot)
       throw new ExecutionError('INVALID_BLOCK', (e as Error).message.replace(/ \(block number=.*$/s, ''))
