@@ -98,5 +98,5 @@ export function encodeCreation(creation: ContractCreation): Uint8Array {
 }
 
 export function decodeCreation(bytes: Uint8Array): ContractCreation {
-  return { ...decodePosition(bytes), creator: bytes.slice(12, 12 + ADDRESS_BYTES) }
+  return { ...decodePosition(bytes), creator: new Uint8Array(bytes.subarray(12, 12 + ADDRESS_BYTES)) }
 }
