@@ -4,7 +4,7 @@
  *   npm run bench -- [--validators N] [--transfers N] [--erc20 N] [--senders K] [--rate TX_PER_S] [--warm-up N]
  *                    [--time-limit S]
  *   npm run bench -- --import [--blocks N] [--transfers N] [--senders K]
- *   npm run bench -- --rpc [--blocks N] [--concurrency N] [--seconds S] [--cli PATH]
+ *   npm run bench -- --rpc [--blocks N] [--concurrency N] [--seconds S] [--compare CLI_PATH]
  *
  * Starts `node dist/cli/main.js run` on a temp datadir and a free 127.0.0.1 port with a genesis that prefunds K fresh
  * senders, deploys test/fixtures/contracts/Token.sol and hands each sender tokens (not timed), pre-signs the workload,
@@ -21,7 +21,8 @@
  * With --rpc it measures read RPC methods instead: a chain of 10,000 blocks (a transfer in each, ERC-20 transfers every
  * tenth) is built in-process, a node is started on it, and each method of the workload table in
  * scripts/bench-lib/rpc-bench.ts is called for S seconds (default 10) with N requests in flight (default 8): requests/s,
- * p50 and p99 latency. --cli runs the node from another build (e.g. an older checkout's dist/cli/main.js) to compare.
+ * p50 and p99 latency. --compare serves the same chain from another build (e.g. an older checkout's
+ * dist/cli/main.js) afterwards and measures it the same way.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -55,7 +56,7 @@ interface BenchArgs {
   rpc: boolean
   concurrency: number
   seconds: number
-  cli: string
+  compare: string | undefined
   blocks: number
   validators: number
   rate: number | undefined
@@ -80,7 +81,7 @@ function parseBenchArgs(argv: string[]): BenchArgs {
       rpc: { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '8' },
       seconds: { type: 'string', default: '10' },
-      cli: { type: 'string', default: CLI_PATH },
+      compare: { type: 'string' },
       blocks: { type: 'string' },
       validators: { type: 'string', default: '1' },
       rate: { type: 'string' },
@@ -101,7 +102,7 @@ function parseBenchArgs(argv: string[]): BenchArgs {
     rpc: values.rpc,
     concurrency: parseCount('concurrency', values.concurrency, 1),
     seconds: parseCount('seconds', values.seconds, 1),
-    cli: values.cli,
+    compare: values.compare,
     blocks: parseCount('blocks', values.blocks ?? (values.rpc ? '10000' : '2000'), 1),
     validators,
     rate: values.rate !== undefined ? parseCount('rate', values.rate, 1) : network ? 300 : undefined,
@@ -252,7 +253,8 @@ async function main(): Promise<number> {
   try {
     const report = args.rpc
       ? await runRpcBench({
-          cliPath: args.cli,
+          cliPath: CLI_PATH,
+          ...(args.compare ? { compareCliPath: args.compare } : {}),
           devGenesisFile: DEV_GENESIS_FILE,
           tempDir,
           blocks: args.blocks,
@@ -266,7 +268,7 @@ async function main(): Promise<number> {
         })
       : args.import
         ? await runImportBench({
-            cliPath: args.cli,
+            cliPath: CLI_PATH,
             devGenesisFile: DEV_GENESIS_FILE,
             tempDir,
             blocks: args.blocks,

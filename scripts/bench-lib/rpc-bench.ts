@@ -19,6 +19,8 @@ import { type RpcCall, RpcClient, toQuantity } from './rpc.js'
 
 export interface RpcBenchOptions {
   cliPath: string
+  /** Another build's CLI: the same chain is then also served by it, for comparison (one node at a time). */
+  compareCliPath?: string
   devGenesisFile: string
   tempDir: string
   blocks: number
@@ -164,27 +166,37 @@ export async function runRpcBench(opts: RpcBenchOptions): Promise<string> {
 
   const validatorKeyFile = join(opts.tempDir, 'validator.key')
   writeFileSync(validatorKeyFile, `${DEV_VALIDATOR.privateKey}\n`, { mode: 0o600 })
-  const rpcPort = await freePort()
-  const rpc = new RpcClient(`http://${LOOPBACK}:${rpcPort}`, 120_000)
-  opts.progress(`starting the node on ${rpc.url}`)
-  const node = NodeProcess.start({ cliPath: opts.cliPath, rpcPort, datadir, genesisFile, validatorKeyFile })
-  opts.onNode(node)
-  await node.waitReady(rpc, NODE_READY_TIMEOUT_MS)
-
-  const rows: string[][] = [['method', 'requests', 'req/s', 'p50 ms', 'p99 ms']]
-  const timedMs = opts.secondsPerWorkload * 1000
-  for (const workload of workloads(chain)) {
-    opts.progress(`${workload.name}: warm-up, then ${opts.secondsPerWorkload} s with ${opts.concurrency} in flight`)
-    await drive(rpc, workload, opts.concurrency, Math.max(1000, timedMs / 5))
-    const measured = await drive(rpc, workload, opts.concurrency, timedMs)
-    const sorted = [...measured.latenciesMs].sort((a, b) => a - b)
-    rows.push([
-      workload.name,
-      String(measured.requests),
-      (measured.requests / measured.seconds).toFixed(1),
-      percentile(sorted, 50).toFixed(1),
-      percentile(sorted, 99).toFixed(1),
-    ])
+  const builds = [opts.cliPath, ...(opts.compareCliPath ? [opts.compareCliPath] : [])]
+  const rows: string[][] = [
+    ['method', ...(builds.length > 1 ? ['build'] : []), 'requests', 'req/s', 'p50 ms', 'p99 ms'],
+  ]
+  for (const [b, cliPath] of builds.entries()) {
+    const rpcPort = await freePort()
+    const rpc = new RpcClient(`http://${LOOPBACK}:${rpcPort}`, 120_000)
+    opts.progress(`starting a node from ${cliPath} on ${rpc.url}`)
+    const node = NodeProcess.start({ cliPath, rpcPort, datadir, genesisFile, validatorKeyFile })
+    opts.onNode(node)
+    try {
+      await node.waitReady(rpc, NODE_READY_TIMEOUT_MS)
+      const timedMs = opts.secondsPerWorkload * 1000
+      for (const workload of workloads(chain)) {
+        opts.progress(`${workload.name}: warm-up, then ${opts.secondsPerWorkload} s with ${opts.concurrency} in flight`)
+        await drive(rpc, workload, opts.concurrency, Math.max(1000, timedMs / 5))
+        const measured = await drive(rpc, workload, opts.concurrency, timedMs)
+        const sorted = [...measured.latenciesMs].sort((x, y) => x - y)
+        rows.push([
+          workload.name,
+          ...(builds.length > 1 ? [b === 0 ? 'this' : 'compared'] : []),
+          String(measured.requests),
+          (measured.requests / measured.seconds).toFixed(1),
+          percentile(sorted, 50).toFixed(1),
+          percentile(sorted, 99).toFixed(1),
+        ])
+      }
+    } finally {
+      opts.progress(`node ${await node.stop(15_000)}`)
+    }
   }
-  return `${formatTable(rows)}\n(${chain.head} blocks, ${opts.concurrency} requests in flight, ${opts.secondsPerWorkload} s per method)`
+  const compared = opts.compareCliPath ? `; compared = ${opts.compareCliPath}` : ''
+  return `${formatTable(rows)}\n(${chain.head} blocks, ${opts.concurrency} requests in flight, ${opts.secondsPerWorkload} s per method${compared})`
 }
