@@ -5,7 +5,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { hexToBytes } from '@ethereumjs/util'
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { mergeConfig, type NodeConfig, readConfigFile } from '../config/index.js'
+import { mergeConfig, type NodeConfig, parseGasCap, parseTimeout, readConfigFile } from '../config/index.js'
 import { createCrypto } from '../crypto/index.js'
 import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_MNEMONIC, DEV_VALIDATOR } from '../genesis/index.js'
 import { createLogger } from '../log/index.js'
@@ -20,6 +20,17 @@ function parsePositive(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number')
   return n
+}
+
+/** A config parser as a commander argument parser (its ConfigError becomes commander's usage error). */
+function cliArg<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value)
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message)
+    }
+  }
 }
 
 function parseBlockNumber(value: string): bigint {
@@ -124,6 +135,8 @@ interface RunFlags {
   rpcPort?: number
   rpcApi?: string
   rpcCors?: string
+  rpcGascap?: bigint
+  rpcEvmtimeout?: number
   validatorKey?: string
   logLevel?: string
   p2pListen?: string
@@ -151,6 +164,8 @@ async function run(flags: RunFlags): Promise<void> {
     rpcPort: flags.rpcPort,
     rpcApis: list(flags.rpcApi),
     rpcCors: list(flags.rpcCors),
+    rpcGasCap: flags.rpcGascap,
+    rpcEvmTimeoutMs: flags.rpcEvmtimeout,
     p2pListen: list(flags.p2pListen),
     staticPeers: list(flags.staticPeers),
     bootnodes: list(flags.bootnodes),
@@ -174,6 +189,8 @@ async function run(flags: RunFlags): Promise<void> {
       port: config.rpcPort ?? 8545,
       ...(config.rpcApis ? { apis: config.rpcApis } : {}),
       ...(config.rpcCors ? { corsOrigins: config.rpcCors } : {}),
+      ...(config.rpcGasCap !== undefined ? { gasCap: config.rpcGasCap } : {}),
+      ...(config.rpcEvmTimeoutMs !== undefined ? { evmTimeoutMs: config.rpcEvmTimeoutMs } : {}),
     },
     qbft: config.maxRoundTimeoutSeconds === undefined ? {} : { maxRoundTimeoutSeconds: config.maxRoundTimeoutSeconds },
     p2p: networked
@@ -225,7 +242,20 @@ program
   .option('--rpc-host <host>', 'JSON-RPC listen address (default 127.0.0.1)')
   .option('--rpc-port <port>', 'JSON-RPC port (default 8545)', parsePort)
   .option('--rpc-cors <origins>', "origins browsers may call from, comma-separated (default '*': any)")
-  .option('--rpc-api <list>', 'JSON-RPC namespaces, comma-separated (default eth,net,web3; also txpool, qbft)')
+  .option(
+    '--rpc-api <list>',
+    'JSON-RPC namespaces, comma-separated (default eth,net,web3; also txpool, debug, trace, ots, erigon, qbft)',
+  )
+  .option(
+    '--rpc-gascap <gas>',
+    'gas cap of eth_call, eth_estimateGas, eth_createAccessList, eth_simulateV1 (default 50000000; 0 = none)',
+    cliArg(parseGasCap),
+  )
+  .option(
+    '--rpc-evmtimeout <duration>',
+    'time limit of those calls: seconds or e.g. 500ms, 5s (default 5s; 0 = none)',
+    cliArg(parseTimeout),
+  )
   .option('--validator-key <file>', "file holding this validator's hex private key")
   .option('--p2p-listen <multiaddrs>', 'libp2p listen addresses, comma-separated (enables networking)')
   .option('--static-peers <multiaddrs>', 'peers to keep connected, comma-separated /ip4/…/tcp/…/p2p/<id>')

@@ -22,6 +22,8 @@ export const configFileSchema = z
         port: port.optional(),
         apis: z.array(z.string()).optional(),
         cors: z.array(z.string()).optional(),
+        gascap: z.union([z.number(), z.string()]).optional(),
+        evmtimeout: z.union([z.number(), z.string()]).optional(),
       })
       .strict()
       .optional(),
@@ -50,6 +52,10 @@ export interface NodeConfig {
   rpcApis?: string[]
   /** Origins allowed to call from a browser ('*' = any). */
   rpcCors?: string[]
+  /** Gas cap of eth_call and friends (geth's --rpc.gascap); 0 = none. */
+  rpcGasCap?: bigint
+  /** Time limit of eth_call and friends in ms (geth's --rpc.evmtimeout); 0 = none. */
+  rpcEvmTimeoutMs?: number
   p2pListen?: string[]
   staticPeers?: string[]
   bootnodes?: string[]
@@ -84,6 +90,14 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
   const base = dirname(resolve(path))
   const abs = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(base, p))
   const c = parsed.data
+  let rpcGasCap: bigint | undefined
+  let rpcEvmTimeoutMs: number | undefined
+  try {
+    if (c.rpc?.gascap !== undefined) rpcGasCap = parseGasCap(c.rpc.gascap)
+    if (c.rpc?.evmtimeout !== undefined) rpcEvmTimeoutMs = parseTimeout(c.rpc.evmtimeout)
+  } catch (e) {
+    throw new ConfigError(`config file ${path}: ${(e as Error).message}`)
+  }
   return {
     datadir: abs(c.datadir),
     genesis: abs(c.genesis),
@@ -93,6 +107,8 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     rpcPort: c.rpc?.port,
     rpcApis: c.rpc?.apis,
     rpcCors: c.rpc?.cors,
+    rpcGasCap,
+    rpcEvmTimeoutMs,
     p2pListen: c.p2p?.listen,
     staticPeers: c.p2p?.['static-peers'],
     bootnodes: c.p2p?.bootnodes,
@@ -107,4 +123,31 @@ export function mergeConfig(base: NodeConfig, override: NodeConfig): NodeConfig 
     if (value !== undefined) (out as Record<string, unknown>)[key] = value
   }
   return out
+}
+
+/** A gas cap: a whole number of gas, 0 for none (`[rpc] gascap`, `--rpc-gascap`). */
+export function parseGasCap(value: string | number): bigint {
+  const text = String(value).trim().replaceAll('_', '')
+  if (!/^\d+$/.test(text))
+    throw new ConfigError(`rpc gascap must be a whole number of gas (0 = no cap), got ${JSON.stringify(value)}`)
+  return BigInt(text)
+}
+
+const TIMEOUT_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 }
+
+/**
+ * A timeout in whole milliseconds from seconds ("5", 5, "0.5") or a number with a unit ("5s", "500ms", "1m");
+ * 0 = none (`[rpc] evmtimeout`, `--rpc-evmtimeout`).
+ */
+export function parseTimeout(value: string | number): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(String(value).trim())
+  const ms = match ? Number(match[1]) * TIMEOUT_UNITS[match[2] ?? 's'] : Number.NaN
+  if (!Number.isFinite(ms) || ms > 2 ** 31 - 1) {
+    throw new ConfigError(
+      `rpc evmtimeout must be seconds ("5", "0.5") or a duration ("5s", "500ms", "1m"); 0 = none, got ${JSON.stringify(value)}`,
+    )
+  }
+  if (!Number.isInteger(ms))
+    throw new ConfigError(`rpc evmtimeout must be a whole number of milliseconds, got ${JSON.stringify(value)}`)
+  return ms
 }

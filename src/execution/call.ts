@@ -1,7 +1,9 @@
-import { type Block, createBlock } from '@ethereumjs/block'
+import type { Block } from '@ethereumjs/block'
 import { type AccessListBytes, createTx, paramsTx, type TypedTransaction, type TypedTxData } from '@ethereumjs/tx'
 import { type Address, bytesToBigInt, bytesToHex, bytesToUtf8, createZeroAddress } from '@ethereumjs/util'
 import { type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
+import { capGas, type Deadline, ExecutionTimeoutError } from './limits.js'
+import { blockWithOverrides } from './overrides.js'
 
 export interface CallRequest {
   from?: Address
@@ -15,6 +17,16 @@ export interface CallRequest {
   nonce?: bigint
   accessList?: AccessListBytes
 }
+
+/** Limits of one read-only request (geth's --rpc.gascap and --rpc.evmtimeout). */
+export interface CallLimits {
+  /** Highest gas a call may use; 0 = no cap. */
+  gasCap: bigint
+  /** Aborts the request with ExecutionTimeoutError; the VM must also run deadlineOpcodes(deadline). */
+  deadline?: Deadline
+}
+
+export const NO_LIMITS: CallLimits = { gasCap: 0n }
 
 export interface CallResult {
   returnValue: Uint8Array
@@ -69,16 +81,28 @@ export function decodeRevertReason(data: Uint8Array): string | undefined {
   return undefined
 }
 
-function maxGas(vm: VM, block: Block): bigint {
+/** The most gas a transaction may use in `block` (its gas limit, or EIP-7825's cap when lower). */
+export function maxGas(vm: VM, block: Block): bigint {
   const blockGas = block.header.gasLimit
-  if (vm.common.isActivatedEIP(7825)) {
-    const cap = BigInt(paramsTx[7825].maxTransactionGasLimit as number)
-    return cap < blockGas ? cap : blockGas
-  }
-  return blockGas
+  const cap = txGasCap(vm)
+  return cap !== undefined && cap < blockGas ? cap : blockGas
 }
 
-async function makeTx(vm: VM, request: CallRequest, gasLimit: bigint): Promise<TypedTransaction> {
+/** EIP-7825's cap on a transaction's gas, when active. */
+export function txGasCap(vm: VM): bigint | undefined {
+  return vm.common.isActivatedEIP(7825) ? BigInt(paramsTx[7825].maxTransactionGasLimit as number) : undefined
+}
+
+/**
+ * An unsigned transaction from `request`, whose sender is `request.from` (the zero address if absent). With
+ * `zeroSignature` it carries v = r = s = 0, so that it has a hash as geth gives simulated transactions.
+ */
+export async function makeTx(
+  vm: VM,
+  request: CallRequest,
+  gasLimit: bigint,
+  zeroSignature = false,
+): Promise<TypedTransaction> {
   const from = request.from ?? createZeroAddress()
   const nonce = request.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n
   const base: TypedTxData = {
@@ -102,6 +126,11 @@ async function makeTx(vm: VM, request: CallRequest, gasLimit: bigint): Promise<T
       accessList: request.accessList ?? [],
     }
   }
+  if (zeroSignature) Object.assign(txData, { v: 0n, r: 0n, s: 0n })
+  const cap = txGasCap(vm)
+  if (cap !== undefined && gasLimit > cap) {
+    throw new CallError(`transaction gas limit too high (cap: ${cap}, tx: ${gasLimit})`)
+  }
   const tx = createTx(txData, { common: vm.common, freeze: false })
   // Calls are unsigned: the request names the sender.
   tx.getSenderAddress = () => from
@@ -109,23 +138,34 @@ async function makeTx(vm: VM, request: CallRequest, gasLimit: bigint): Promise<T
 }
 
 /** Without fee fields a call pays nothing, like geth: run it in a copy of the block context with base fee 0. */
-function callBlock(block: Block, request: CallRequest): Block {
+export function callBlock(block: Block, request: CallRequest): Block {
   const feeGiven = request.gasPrice !== undefined || request.maxFeePerGas !== undefined
   if (feeGiven || block.header.baseFeePerGas === undefined || block.header.baseFeePerGas === 0n) return block
-  return createBlock(
-    { header: { ...block.header.toJSON(), baseFeePerGas: 0n } },
-    { common: block.common, skipConsensusFormatValidation: true },
-  )
+  const blobBaseFee = block.header.getBlobGasPrice()
+  const zeroBaseFee = blockWithOverrides(block, undefined, { baseFeePerGas: 0n })
+  // Keep an overridden blob base fee (blockWithOverrides replaces the computed one).
+  if (blobBaseFee !== undefined) zeroBaseFee.header.getBlobGasPrice = () => blobBaseFee
+  return zeroBaseFee
 }
 
-function mapRunError(e: unknown): CallError {
+export function mapRunError(e: unknown): Error {
+  if (e instanceof ExecutionTimeoutError) return e
   const message = (e as Error).message.replace(/ \(block number=.*$/s, '').replace(/ -> .*$/s, '')
   if (/upfront cost|enough funds/i.test(message)) return new CallError(`insufficient funds for gas * price + value`)
   if (/gas limit .*intrinsic|base fee/i.test(message)) return new CallError(`intrinsic gas too low`)
   return new CallError(message)
 }
 
-async function run(vm: VM, request: CallRequest, block: Block, gasLimit: bigint): Promise<RunTxResult> {
+/** Runs `request` once with `gasLimit` on a checkpoint of the VM's state, which is reverted afterwards. */
+export async function runQuery(
+  vm: VM,
+  request: CallRequest,
+  block: Block,
+  gasLimit: bigint,
+  limits: CallLimits,
+  reportAccessList = false,
+): Promise<RunTxResult> {
+  limits.deadline?.check()
   const tx = await makeTx(vm, request, gasLimit)
   await vm.stateManager.checkpoint()
   try {
@@ -135,6 +175,7 @@ async function run(vm: VM, request: CallRequest, block: Block, gasLimit: bigint)
       skipNonce: true,
       skipBlockGasLimitValidation: true,
       skipHardForkValidation: true,
+      reportAccessList,
     })
   } catch (e) {
     throw mapRunError(e)
@@ -143,7 +184,15 @@ async function run(vm: VM, request: CallRequest, block: Block, gasLimit: bigint)
   }
 }
 
-function failure(result: RunTxResult): Error | undefined {
+/** geth's text for the EVM error a call ended with ("execution reverted", "out of gas", ...); undefined on success. */
+export function vmErrorMessage(result: RunTxResult): string | undefined {
+  const error = result.execResult.exceptionError
+  if (error === undefined) return undefined
+  return error.error === 'revert' ? 'execution reverted' : error.error
+}
+
+/** The error of a call that ran but failed: a revert (with data) or another EVM error; undefined on success. */
+export function failure(result: RunTxResult): Error | undefined {
   const error = result.execResult.exceptionError
   if (error === undefined) return undefined
   if (error.error === 'revert') {
@@ -153,24 +202,36 @@ function failure(result: RunTxResult): Error | undefined {
   return new CallError(error.error)
 }
 
-export async function callOnState(vm: VM, request: CallRequest, block: Block): Promise<CallResult> {
-  const result = await run(vm, request, block, request.gas ?? maxGas(vm, block))
+export async function callOnState(
+  vm: VM,
+  request: CallRequest,
+  block: Block,
+  limits: CallLimits = NO_LIMITS,
+): Promise<CallResult> {
+  const result = await runQuery(vm, request, block, capGas(request.gas, maxGas(vm, block), limits.gasCap), limits)
   const error = failure(result)
   if (error) throw error
   return { returnValue: result.execResult.returnValue, gasUsed: result.totalGasSpent }
 }
 
 /** Binary search for the lowest gas limit that succeeds, like geth's eth_estimateGas. */
-export async function estimateGasOnState(vm: VM, request: CallRequest, block: Block): Promise<bigint> {
-  const cap = request.gas ?? maxGas(vm, block)
-  const first = await run(vm, request, block, cap)
+export async function estimateGasOnState(
+  vm: VM,
+  request: CallRequest,
+  block: Block,
+  limits: CallLimits = NO_LIMITS,
+): Promise<bigint> {
+  const cap = capGas(request.gas, maxGas(vm, block), limits.gasCap)
+  const run = (req: CallRequest, b: Block, gas: bigint) => runQuery(vm, req, b, gas, limits)
+  const first = await run(request, block, cap)
   const error = failure(first)
   if (error instanceof ExecutionRevertedError) throw error
   if (error) throw new CallError(`gas required exceeds allowance (${cap})`)
   const succeeds = async (gas: bigint): Promise<boolean> => {
     try {
-      return failure(await run(vm, request, block, gas)) === undefined
-    } catch {
+      return failure(await run(request, block, gas)) === undefined
+    } catch (e) {
+      if (e instanceof ExecutionTimeoutError) throw e
       return false
     }
   }

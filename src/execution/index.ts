@@ -6,28 +6,78 @@ import type { Block, HeaderData } from '@ethereumjs/block'
 import { paramsBlock } from '@ethereumjs/block'
 import type { Blockchain } from '@ethereumjs/blockchain'
 import type { Common, GenesisState } from '@ethereumjs/common'
-import { paramsEVM } from '@ethereumjs/evm'
+import { type EVMMockBlockchainInterface, paramsEVM } from '@ethereumjs/evm'
 import { createMPT, type MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { Caches, CacheType, getMerkleStateProof, MerkleStateManager, type Proof } from '@ethereumjs/statemanager'
 import { paramsTx, type TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
 import { bytesToHex, equalsBytes } from '@ethereumjs/util'
-import { createVM, paramsVM, type TxReceipt, type VM } from '@ethereumjs/vm'
+import { createVM, paramsVM, type RunTxResult, type TxReceipt, type VM } from '@ethereumjs/vm'
 import { type Database, Prefix } from '../db/index.js'
+import { type AccessListResult, createAccessListOnState } from './accessList.js'
 import { type BuiltBlock, buildBlock, replayBlock } from './build.js'
-import { type CallRequest, type CallResult, callOnState, estimateGasOnState } from './call.js'
+import {
+  type CallLimits,
+  type CallRequest,
+  type CallResult,
+  callOnState,
+  estimateGasOnState,
+  NO_LIMITS,
+} from './call.js'
+import { type Deadline, deadlineOpcodes } from './limits.js'
+import {
+  applyStateOverrides,
+  type BlockOverrides,
+  blockWithOverrides,
+  precompileOverrides,
+  type StateOverrides,
+} from './overrides.js'
 import { installParamsMemo } from './paramsMemo.js'
+import { type SimulatedBlock, type SimulateOptions, simulateOnState } from './simulate.js'
 import type { TxTouches } from './touches.js'
+import { type BlockTraceOptions, type TxTracer, traceBlockOnState, traceCallOnState } from './trace.js'
 
+export type { AccessListResult } from './accessList.js'
 export type { BuiltBlock, RejectedTx } from './build.js'
+export {
+  CallError,
+  type CallLimits,
+  type CallRequest,
+  type CallResult,
+  decodeRevertReason,
+  ExecutionRevertedError,
+  NO_LIMITS,
+} from './call.js'
+/**
+ * Limits for read-only execution, reusable by tracers (debug_traceCall etc.):
+ * - `Deadline.after(ms)` makes a deadline (undefined for 0 = none); `deadline.check()` throws ExecutionTimeoutError;
+ * - `deadlineOpcodes(deadline)` goes into a VM's `evmOpts.customOpcodes` so that the EVM itself stops at the deadline
+ *   (a JUMPDEST that reads the clock every 64 executions; measured cost within run-to-run noise);
+ * - `capGas(requested, fallback, gasCap)` applies geth's --rpc.gascap (0 = no cap) to a call's gas.
+ */
+export { capGas, Deadline, deadlineOpcodes, ExecutionTimeoutError, goDuration } from './limits.js'
+export { type AccountOverride, type BlockOverrides, OverrideError, type StateOverrides } from './overrides.js'
+export {
+  type SimulateBlockInput,
+  type SimulatedBlock,
+  type SimulatedCall,
+  SimulateError,
+  type SimulateOptions,
+} from './simulate.js'
+
+/** One read-only request: its limits and the state and block overrides it runs with. */
+export interface QueryOptions extends CallLimits {
+  stateOverrides?: StateOverrides
+  blockOverrides?: BlockOverrides
+}
 export type { CreatedContract, TxTouches } from './touches.js'
+export { type BlockTraceOptions, TraceTimeoutError, type TxTraceContext, type TxTracer } from './trace.js'
 
 /** What executing a block yields for its import: receipts, and per transaction what its messages touched. */
 export interface ExecutedBlock {
   receipts: TxReceipt[]
   touches: TxTouches[]
 }
-export { CallError, type CallRequest, type CallResult, ExecutionRevertedError } from './call.js'
 
 export interface ExecutionOptions {
   /** Account/storage/code LRU cache sizes of the head state. */
@@ -212,26 +262,127 @@ export class Execution {
   }
 
   /** eth_call: runs `request` on the state after `block` without changing anything. */
-  async call(request: CallRequest, block: Block): Promise<CallResult> {
-    return this.withQueryVM(block, (vm) => callOnState(vm, request, block))
+  async call(request: CallRequest, block: Block, opts: QueryOptions = NO_LIMITS): Promise<CallResult> {
+    return this.withQueryVM(block, opts, (vm, callBlock) => callOnState(vm, request, callBlock, opts))
   }
 
   /** eth_estimateGas: the lowest gas limit with which `request` succeeds on the state after `block`. */
-  async estimateGas(request: CallRequest, block: Block): Promise<bigint> {
-    return this.withQueryVM(block, (vm) => estimateGasOnState(vm, request, block))
+  async estimateGas(request: CallRequest, block: Block, opts: QueryOptions = NO_LIMITS): Promise<bigint> {
+    return this.withQueryVM(block, opts, (vm, callBlock) => estimateGasOnState(vm, request, callBlock, opts))
   }
 
-  private async withQueryVM<T>(block: Block, fn: (vm: VM) => Promise<T>): Promise<T> {
-    const stateManager = await this.uncachedStateManager(block.header.stateRoot)
-    const common = this.deps.common.copy()
-    common.setHardforkBy({ blockNumber: block.header.number, timestamp: block.header.timestamp })
-    const vm = await createVM({ common, blockchain: this.deps.blockchain, stateManager, params: vmParams })
+  /**
+   * Re-executes `block` on `parent`'s state with the tracers `opts` selects (debug_trace*, trace_*); writes nothing.
+   * Returns the result of every transaction run.
+   */
+  async traceBlock(block: Block, parent: Block, opts: BlockTraceOptions): Promise<RunTxResult[]> {
+    return this.withQueryVM(block, { stateRoot: parent.header.stateRoot }, (vm) =>
+      traceBlockOnState(vm, parent, block, opts),
+    )
+  }
+  /**
+   * Traces `request` as a transaction on the state after `block` (debug_traceCall, trace_call), with `opts`' gas
+   * cap, overrides and EVM deadline; `traceDeadline` bounds the tracer's own time (geth's trace timeout).
+   */
+  async traceCall(
+    request: CallRequest,
+    block: Block,
+    tracer: TxTracer,
+    opts: QueryOptions,
+    traceDeadline?: number,
+  ): Promise<RunTxResult> {
+    return this.withQueryVM(block, opts, (vm, callBlk) =>
+      traceCallOnState(vm, request, callBlk, tracer, opts, traceDeadline),
+    )
+  }
+
+  /** eth_createAccessList: the accounts and slots `request` touches, and the gas it uses with that list. */
+  async createAccessList(
+    request: CallRequest,
+    block: Block,
+    opts: QueryOptions = NO_LIMITS,
+  ): Promise<AccessListResult> {
+    return this.withQueryVM(block, opts, (vm, callBlock) => createAccessListOnState(vm, request, callBlock, opts))
+  }
+
+  /** eth_simulateV1: runs blocks of calls on top of `base` and returns the blocks they would make. */
+  async simulate(base: Block, opts: SimulateOptions): Promise<SimulatedBlock[]> {
+    const stateManager = await this.uncachedStateManager(base.header.stateRoot)
     await stateManager.checkpoint()
     try {
-      return await fn(vm)
+      return await simulateOnState(
+        {
+          common: this.deps.common,
+          stateManager,
+          params: vmParams,
+          blockHashes: (number) => this.canonicalHash(number),
+        },
+        base,
+        opts,
+      )
     } finally {
       await stateManager.revert()
     }
+  }
+
+  /**
+   * Runs `fn` with a VM on the state after `block`, with `opts`' overrides applied and its deadline enforced inside
+   * the EVM; every change is reverted afterwards. `fn` gets the block with the block overrides applied.
+   */
+  async withQueryVM<T>(
+    block: Block,
+    opts: {
+      deadline?: Deadline
+      stateOverrides?: StateOverrides
+      blockOverrides?: BlockOverrides
+      stateRoot?: Uint8Array
+    },
+    fn: (vm: VM, block: Block) => Promise<T>,
+  ): Promise<T> {
+    // The state after `block` unless `opts.stateRoot` names another (tracing replays a block on its parent's).
+    const stateManager = await this.uncachedStateManager(opts.stateRoot ?? block.header.stateRoot)
+    const callBlock = blockWithOverrides(block, opts.blockOverrides)
+    const common = this.deps.common.copy()
+    common.setHardforkBy({ blockNumber: callBlock.header.number, timestamp: callBlock.header.timestamp })
+    const vm = await createVM({
+      common,
+      blockchain: this.queryBlockchain(),
+      stateManager,
+      params: vmParams,
+      evmOpts: {
+        customOpcodes: deadlineOpcodes(opts.deadline),
+        customPrecompiles: precompileOverrides(common, opts.stateOverrides),
+      },
+    })
+    await stateManager.checkpoint()
+    try {
+      await applyStateOverrides(stateManager, opts.stateOverrides)
+      return await fn(vm, callBlock)
+    } finally {
+      await stateManager.revert()
+    }
+  }
+
+  /** The canonical block hash at `number` for BLOCKHASH, or undefined when there is none (overridden numbers). */
+  private async canonicalHash(number: bigint): Promise<Uint8Array | undefined> {
+    try {
+      return (await this.deps.blockchain.getBlock(number)).hash()
+    } catch {
+      return undefined
+    }
+  }
+
+  /** BLOCKHASH's view of the chain for queries: a block number past the head (via overrides) hashes to zero. */
+  private queryBlockchain(): EVMMockBlockchainInterface {
+    const source: EVMMockBlockchainInterface = {
+      getBlock: async (number) => {
+        const hash = (await this.canonicalHash(BigInt(number))) ?? new Uint8Array(32)
+        return { hash: () => hash }
+      },
+      putBlock: async () => {},
+      shallowCopy: () => source,
+    }
+    return source
   }
 
   /**

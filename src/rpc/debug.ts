@@ -1,6 +1,7 @@
 /**
- * The raw-data part of geth's debug_ namespace: consensus encodings of headers, blocks, receipts and transactions.
- * Headers and blocks are the sealed form (extraData with round and committed seals), as Besu serves QBFT blocks.
+ * geth's debug_ namespace: consensus encodings of headers, blocks, receipts and transactions (headers and blocks in
+ * the sealed form, extraData with round and committed seals, as Besu serves QBFT blocks), and transaction traces
+ * with the struct logger, callTracer or prestateTracer (tracing.ts).
  */
 import type { Block } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
@@ -8,13 +9,41 @@ import { bigIntToUnpaddedBytes, bytesToHex, concatBytes, intToBytes } from '@eth
 import { encodeSealedBlock, rawWithExtraData, sealedExtraData } from '../consensus/qbft/index.js'
 import type { MethodTable } from './dispatcher.js'
 import { serverError } from './errors.js'
+import { queryLimits, toCallRequest } from './eth.js'
 import { logsBloom } from './format.js'
 import type { RpcContext } from './options.js'
-import { blockParam, hash, required, withParams } from './params.js'
-import { findBlock } from './resolve.js'
+import { blockNumber, blockParam, callObject, hash, optional, required, withParams } from './params.js'
+import { findBlock, stateBlock } from './resolve.js'
+import {
+  deadlineOf,
+  type TraceConfig,
+  Tracing,
+  traceCallConfig,
+  traceConfig,
+  tracerJob,
+  withTimeout,
+} from './tracing.js'
 
 export function debugMethods(ctx: RpcContext): MethodTable {
   const { chain, txpool } = ctx.deps
+  const tracing = new Tracing(ctx)
+
+  // geth answers a block trace with one entry per transaction: its hash and result, or the error of that one.
+  async function traceBlock(block: Block, config: TraceConfig) {
+    const jobs: ReturnType<typeof tracerJob>[] = []
+    tracerJob(config) // Refuses an unknown tracer before any execution.
+    await withTimeout(config, () =>
+      tracing.traceAll(
+        block,
+        (i) => {
+          jobs[i] = tracerJob(config)
+          return jobs[i].tracer
+        },
+        deadlineOf(config),
+      ),
+    )
+    return block.transactions.map((tx, i) => ({ txHash: bytesToHex(tx.hash()), result: jobs[i].result() }))
+  }
 
   async function blockOf(param: Parameters<typeof findBlock>[1]): Promise<Block> {
     const block = await findBlock(ctx, param)
@@ -53,6 +82,42 @@ export function debugMethods(ctx: RpcContext): MethodTable {
         const type = block.transactions[i]?.type ?? 0
         return bytesToHex(type === 0 ? body : concatBytes(Uint8Array.of(type), body))
       })
+    }),
+    debug_traceTransaction: withParams([required(hash), optional(traceConfig)], async (txHash, config) => {
+      const job = tracerJob(config)
+      const found = await tracing.locate(txHash)
+      if (found === undefined) throw serverError('transaction not found')
+      await withTimeout(config, () => tracing.traceTx(found.block, found.index, job.tracer, deadlineOf(config)))
+      return job.result()
+    }),
+    debug_traceCall: withParams(
+      [required(callObject), optional(blockParam), optional(traceCallConfig)],
+      async (args, param, config) => {
+        const job = tracerJob(config)
+        const request = toCallRequest(ctx, args)
+        const block = await stateBlock(ctx, param)
+        const opts = {
+          ...queryLimits(ctx),
+          stateOverrides: config?.stateOverrides ?? undefined,
+          blockOverrides: config?.blockOverrides ?? undefined,
+        }
+        await withTimeout(config, () =>
+          ctx.deps.execution.traceCall(request, block, job.tracer, opts, deadlineOf(config)),
+        )
+        return job.result()
+      },
+    ),
+    debug_traceBlockByNumber: withParams([required(blockNumber), optional(traceConfig)], async (number, config) => {
+      const block = await findBlock(ctx, number)
+      if (block === undefined) {
+        throw serverError(number.kind === 'number' ? `block #${number.number} not found` : 'block not found')
+      }
+      return traceBlock(block, config)
+    }),
+    debug_traceBlockByHash: withParams([required(hash), optional(traceConfig)], async (blockHash, config) => {
+      const block = await chain.getBlockByHash(blockHash)
+      if (block === undefined) throw serverError(`block ${bytesToHex(blockHash)} not found`)
+      return traceBlock(block, config)
     }),
     debug_getRawTransaction: withParams([required(hash)], async (txHash) => {
       const location = await chain.getTxLocation(txHash)

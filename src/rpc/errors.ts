@@ -3,7 +3,14 @@
  * (clients such as ethers and viem match on both).
  */
 import { bytesToHex } from '@ethereumjs/util'
-import { CallError, ExecutionError, ExecutionRevertedError } from '../execution/index.js'
+import {
+  CallError,
+  ExecutionError,
+  ExecutionRevertedError,
+  ExecutionTimeoutError,
+  OverrideError,
+  SimulateError,
+} from '../execution/index.js'
 import { TxPoolError } from '../txpool/index.js'
 
 export const ErrorCode = {
@@ -61,6 +68,10 @@ export function toRpcError(e: unknown): JsonRpcErrorObject | undefined {
     return { code: ErrorCode.ExecutionReverted, message: e.message, data: bytesToHex(e.data) }
   }
   if (e instanceof CallError || e instanceof TxPoolError) return { code: ErrorCode.Server, message: e.message }
+  if (e instanceof ExecutionTimeoutError || e instanceof OverrideError) {
+    return { code: ErrorCode.Server, message: e.message }
+  }
+  if (e instanceof SimulateError) return { code: e.code, message: e.message }
   // The state of an old block is missing: geth says "missing trie node ..." with -32000.
   if (e instanceof ExecutionError && e.code === 'MISSING_STATE') return { code: ErrorCode.Server, message: e.message }
   return undefined

@@ -5,7 +5,7 @@
 import type { Block } from '@ethereumjs/block'
 import { Address, equalsBytes, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
-import type { CallRequest } from '../execution/index.js'
+import { type CallLimits, type CallRequest, Deadline } from '../execution/index.js'
 import type { MethodTable } from './dispatcher.js'
 import { invalidParams, serverError } from './errors.js'
 import { feeMethods } from './fees.js'
@@ -17,11 +17,13 @@ import {
   formatTransaction,
   inclusionOf,
   quantity,
+  type RpcAccessListEntry,
   type RpcReceipt,
   type RpcTransaction,
 } from './format.js'
 import { createLogReader, logMethods } from './logs.js'
 import type { RpcContext } from './options.js'
+import { blockOverrides, stateOverrides } from './overrideParams.js'
 import {
   address,
   type BlockParam,
@@ -41,14 +43,11 @@ import {
   withParams,
 } from './params.js'
 import { findBlock, renderBlock, senderOf, stateBlock } from './resolve.js'
+import { simulateMethods } from './simulate.js'
 
-/** Overrides are accepted only when empty: execution has no state/block override hooks yet. */
-const overrides = z.record(z.string(), z.unknown(), { error: 'overrides must be an object' })
-
-function rejectOverrides(index: number, value: Record<string, unknown> | undefined, what: string): void {
-  if (value !== undefined && Object.keys(value).length > 0) {
-    throw invalidParams(`invalid argument ${index}: ${what} overrides are not supported`)
-  }
+/** The limits of one call-like request from the RPC options: the gas cap and a deadline starting now. */
+export function queryLimits(ctx: RpcContext): CallLimits {
+  return { gasCap: ctx.opts.gasCap, deadline: Deadline.after(ctx.opts.evmTimeoutMs) }
 }
 
 /** geth's TransactionArgs checks, then the execution layer's CallRequest. */
@@ -197,23 +196,41 @@ export function ethMethods(ctx: RpcContext): MethodTable {
     ),
 
     eth_call: withParams(
-      [required(callObject), optional(blockParam), optional(overrides), optional(overrides)],
-      async (args, block, stateOverrides, blockOverrides) => {
-        rejectOverrides(2, stateOverrides, 'state')
-        rejectOverrides(3, blockOverrides, 'block')
+      [required(callObject), optional(blockParam), optional(stateOverrides), optional(blockOverrides)],
+      async (args, block, state, header) => {
         const request = toCallRequest(ctx, args)
-        const result = await execution.call(request, await stateBlock(ctx, block))
+        const opts = { ...queryLimits(ctx), stateOverrides: state, blockOverrides: header }
+        const result = await execution.call(request, await stateBlock(ctx, block), opts)
         return data(result.returnValue)
       },
     ),
     eth_estimateGas: withParams(
-      [required(callObject), optional(blockParam), optional(overrides)],
-      async (args, block, stateOverrides) => {
-        rejectOverrides(2, stateOverrides, 'state')
+      [required(callObject), optional(blockParam), optional(stateOverrides), optional(blockOverrides)],
+      async (args, block, state, header) => {
         const request = toCallRequest(ctx, args)
-        return quantity(await execution.estimateGas(request, await stateBlock(ctx, block)))
+        const opts = { ...queryLimits(ctx), stateOverrides: state, blockOverrides: header }
+        return quantity(await execution.estimateGas(request, await stateBlock(ctx, block), opts))
       },
     ),
+    // geth answers {accessList, gasUsed} and adds `error` when the call fails with that list.
+    eth_createAccessList: withParams(
+      [required(callObject), optional(blockParam), optional(stateOverrides)],
+      async (args, block, state) => {
+        const request = toCallRequest(ctx, args)
+        const opts = { ...queryLimits(ctx), stateOverrides: state }
+        const result = await execution.createAccessList(request, await stateBlock(ctx, block), opts)
+        const out: { accessList: RpcAccessListEntry[]; error?: string; gasUsed: string } = {
+          accessList: result.accessList.map(([address, keys]) => ({
+            address: data(address),
+            storageKeys: keys.map(data),
+          })),
+          gasUsed: quantity(result.gasUsed),
+        }
+        if (result.error !== undefined) return { accessList: out.accessList, error: result.error, gasUsed: out.gasUsed }
+        return out
+      },
+    ),
+    ...simulateMethods(ctx),
 
     eth_sendRawTransaction: withParams([required(dataParam)], async (raw) => {
       const txHash = await txpool.addRaw(raw)

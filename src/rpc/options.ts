@@ -23,10 +23,14 @@ export interface RpcOptions {
    * charge fees; gas-free chains (baseFeeMode 'zero') suggest 0 until transactions there pay tips.
    */
   gasPriceFloor: bigint
-  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool', 'debug' and 'qbft' when asked for. */
+  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool', 'debug', 'trace', 'ots', 'erigon' and 'qbft' when asked for. */
   apis: string[]
   /** Origins a browser may call from (CORS): ['*'] answers any origin; otherwise only the listed ones. */
   corsOrigins: string[]
+  /** Highest gas eth_call, eth_estimateGas, eth_createAccessList and eth_simulateV1 may use (geth's --rpc.gascap); 0 = no cap. */
+  gasCap: bigint
+  /** Wall-clock limit of one such request in ms (geth's --rpc.evmtimeout); 0 = none. */
+  evmTimeoutMs: number
 }
 
 export const defaultRpcOptions: RpcOptions = {
@@ -39,6 +43,8 @@ export const defaultRpcOptions: RpcOptions = {
   gasPriceFloor: 1_000_000_000n,
   apis: ['eth', 'net', 'web3'],
   corsOrigins: ['*'],
+  gasCap: 50_000_000n,
+  evmTimeoutMs: 5_000,
 }
 
 export interface RpcDeps {
@@ -62,7 +68,17 @@ export interface RpcDeps {
 }
 
 /** Every namespace a node can serve. */
-export const RPC_NAMESPACES: readonly string[] = ['eth', 'net', 'web3', 'txpool', 'debug', 'qbft']
+export const RPC_NAMESPACES: readonly string[] = [
+  'eth',
+  'net',
+  'web3',
+  'txpool',
+  'debug',
+  'trace',
+  'ots',
+  'erigon',
+  'qbft',
+]
 
 /** What every namespace is built from. */
 export interface RpcContext {

@@ -13,7 +13,9 @@ import { defaultFilterOptions, FilterManager } from './filters.js'
 import { createLogReader } from './logs.js'
 import { netMethods } from './net.js'
 import { RPC_NAMESPACES, type RpcContext, type RpcDeps, type RpcOptions } from './options.js'
+import { erigonMethods, otsMethods } from './ots.js'
 import { qbftMethods } from './qbft.js'
+import { traceMethods } from './trace.js'
 import { txpoolMethods } from './txpool.js'
 import { web3Methods } from './web3.js'
 import { defaultWebSocketOptions, serveConnection } from './websocket.js'
@@ -28,6 +30,9 @@ export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodT
     ...(apis.has('eth') && filters ? filters.methods() : {}),
     ...(apis.has('txpool') ? txpoolMethods(ctx) : {}),
     ...(apis.has('debug') ? debugMethods(ctx) : {}),
+    ...(apis.has('trace') ? traceMethods(ctx) : {}),
+    ...(apis.has('ots') ? otsMethods(ctx) : {}),
+    ...(apis.has('erigon') ? erigonMethods(ctx) : {}),
     ...(apis.has('qbft') && ctx.deps.qbft ? qbftMethods(ctx, ctx.deps.qbft) : {}),
   }
 }

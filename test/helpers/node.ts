@@ -9,6 +9,7 @@ import { defineChain } from 'viem'
 import { DEV_GENESIS_FILE, DEV_VALIDATOR } from '../../src/genesis/index.js'
 import { createLogger } from '../../src/log/index.js'
 import { PolisNode } from '../../src/node.js'
+import type { RpcOptions } from '../../src/rpc/index.js'
 
 export const devChain = (url: string) =>
   defineChain({
@@ -34,12 +35,14 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a dev-chain node in this process on a free port; `datadir` defaults to a new temp dir. */
-export async function startNode(opts: { datadir?: string; genesisFile?: string } = {}): Promise<PolisNode> {
+export async function startNode(
+  opts: { datadir?: string; genesisFile?: string; rpc?: Partial<RpcOptions> } = {},
+): Promise<PolisNode> {
   return PolisNode.start({
     datadir: opts.datadir ?? tempDir(),
     genesisFile: opts.genesisFile ?? DEV_GENESIS_FILE,
     validatorKey: hexToBytes(DEV_VALIDATOR.privateKey),
-    rpc: { host: '127.0.0.1', port: 0 },
+    rpc: { ...opts.rpc, host: '127.0.0.1', port: 0 },
     log: createLogger('silent'),
   })
 }

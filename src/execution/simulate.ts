@@ -1,0 +1,502 @@
+/**
+ * eth_simulateV1's engine, with geth's semantics: blocks of calls run one after another on the state after a base
+ * block, each block with its own header overrides and state overrides; missing block numbers are filled with empty
+ * blocks, timestamps advance by 12 s unless given; the calls of a block share its gas limit and all calls share the
+ * gas cap. Every simulated block is assembled (roots, bloom, hash) so that BLOCKHASH and the answer can name it.
+ */
+import { type Block, type BlockHeader, createBlock, type HeaderData } from '@ethereumjs/block'
+import type { Common, ParamsDict } from '@ethereumjs/common'
+import type { EVMMockBlockchainInterface, InterpreterStep } from '@ethereumjs/evm'
+import type { MerkleStateManager } from '@ethereumjs/statemanager'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import {
+  type Address,
+  bigIntToBytes,
+  createZeroAddress,
+  hexToBytes,
+  KECCAK256_RLP,
+  setLengthLeft,
+  toChecksumAddress,
+} from '@ethereumjs/util'
+import { Bloom, createVM, encodeReceipt, type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
+import { keccak_256 as defaultKeccak } from '@noble/hashes/sha3.js'
+import { CallError, type CallLimits, type CallRequest, decodeRevertReason, makeTx, txGasCap } from './call.js'
+import { deadlineOpcodes, ExecutionTimeoutError } from './limits.js'
+import {
+  applyStateOverrides,
+  type BlockOverrides,
+  blockWithOverrides,
+  precompileOverrides,
+  type StateOverrides,
+} from './overrides.js'
+import { TrieRootBuilder } from './trieRoot.js'
+
+/** geth's limit on blocks in one request (counted from the base block to the last simulated one). */
+export const MAX_SIMULATE_BLOCKS = 256n
+/** Seconds between simulated blocks whose time is not given. */
+const TIMESTAMP_INCREMENT = 12n
+
+/** geth's error codes for eth_simulateV1 (execution-apis). */
+export const SimulateErrorCode = {
+  NonceTooLow: -38010,
+  NonceTooHigh: -38011,
+  BaseFeeTooLow: -38012,
+  IntrinsicGas: -38013,
+  InsufficientFunds: -38014,
+  BlockGasLimitReached: -38015,
+  BlockNumberInvalid: -38020,
+  BlockTimestampInvalid: -38021,
+  ClientLimitExceeded: -38026,
+  InvalidParams: -32602,
+  Internal: -32603,
+  Reverted: 3,
+  VMError: -32015,
+} as const
+
+/** The request cannot be simulated; answered as a JSON-RPC error with this code. */
+export class SimulateError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export interface SimulateBlockInput {
+  blockOverrides?: BlockOverrides
+  stateOverrides?: StateOverrides
+  calls: CallRequest[]
+}
+
+export interface SimulateOptions extends CallLimits {
+  blocks: SimulateBlockInput[]
+  /** Check nonces, balances against fees and the base fee, as for a real block. */
+  validation: boolean
+  /** Report ETH transfers as ERC-20-like Transfer logs from ERC-7528's 0xeeee…eeee address. */
+  traceTransfers: boolean
+  /** The base fee of a block after `parent` under the chain's fee rule (used with validation). */
+  nextBaseFee: (parent: BlockHeader) => bigint
+}
+
+export type LogTuple = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array]
+
+export interface SimulatedCall {
+  returnData: Uint8Array
+  logs: LogTuple[]
+  gasUsed: bigint
+  /** Gas used before refunds. */
+  maxUsedGas: bigint
+  status: 0 | 1
+  error?: { code: number; message: string; data?: Uint8Array }
+}
+
+export interface SimulatedBlock {
+  block: Block
+  calls: SimulatedCall[]
+  /** Sender of each transaction (they are unsigned). */
+  senders: Address[]
+}
+
+export interface SimulateDeps {
+  common: Common
+  /** The state after the base block, checkpointed by the caller (everything here is reverted). */
+  stateManager: MerkleStateManager
+  params: ParamsDict
+  /** Hash of a canonical block at or below the base block. */
+  blockHashes: (number: bigint) => Promise<Uint8Array | undefined>
+}
+
+/** ERC-7528's pseudo-address for ETH in transfer logs. */
+const ETH_ADDRESS = hexToBytes('0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee')
+/** keccak256("Transfer(address,address,uint256)"). */
+const TRANSFER_TOPIC = hexToBytes('0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef')
+
+function transferLog(from: Uint8Array, to: Uint8Array, value: bigint): LogTuple {
+  return [
+    ETH_ADDRESS,
+    [TRANSFER_TOPIC, setLengthLeft(from, 32), setLengthLeft(to, 32)],
+    setLengthLeft(bigIntToBytes(value), 32),
+  ]
+}
+
+/** Fills in block numbers and timestamps and the empty blocks of gaps, checking order and the block limit. */
+function sanitizeChain(base: BlockHeader, blocks: SimulateBlockInput[]): SimulateBlockInput[] {
+  const out: SimulateBlockInput[] = []
+  let prevNumber = base.number
+  let prevTime = base.timestamp
+  for (const input of blocks) {
+    const overrides: BlockOverrides = { ...input.blockOverrides }
+    const number = overrides.number ?? prevNumber + 1n
+    if (number <= prevNumber) {
+      throw new SimulateError(
+        SimulateErrorCode.BlockNumberInvalid,
+        `block numbers must be in order: ${number} <= ${prevNumber}`,
+      )
+    }
+    if (number - base.number > MAX_SIMULATE_BLOCKS) {
+      throw new SimulateError(SimulateErrorCode.ClientLimitExceeded, 'too many blocks')
+    }
+    for (let gap = prevNumber + 1n; gap < number; gap++) {
+      prevTime += TIMESTAMP_INCREMENT
+      out.push({ blockOverrides: { number: gap, time: prevTime }, calls: [] })
+    }
+    const time = overrides.time ?? prevTime + TIMESTAMP_INCREMENT
+    if (overrides.time !== undefined && time <= prevTime) {
+      throw new SimulateError(
+        SimulateErrorCode.BlockTimestampInvalid,
+        `block timestamps must be in order: ${time} <= ${prevTime}`,
+      )
+    }
+    out.push({ ...input, blockOverrides: { ...overrides, number, time } })
+    prevNumber = number
+    prevTime = time
+  }
+  return out
+}
+
+/** Collects logs per call frame, dropping a frame's logs when it fails, with ETH transfers in execution order. */
+class TransferTracer {
+  private frames: LogTuple[][] = [[]]
+  private pendingCreates: { log: LogTuple; frame: LogTuple[] }[] = []
+
+  attach(vm: VM): void {
+    const events = vm.evm.events
+    if (events === undefined) throw new Error('the EVM has no event emitter')
+    events.on('beforeMessage', (message) => {
+      const frame: LogTuple[] = []
+      const isDelegate = message.delegatecall === true
+      if (message.value > 0n && !isDelegate) {
+        const log = transferLog(message.caller.bytes, message.to?.bytes ?? new Uint8Array(20), message.value)
+        frame.push(log)
+        if (message.to === undefined) this.pendingCreates.push({ log, frame })
+      }
+      this.frames.push(frame)
+    })
+    events.on('afterMessage', (result) => {
+      const frame = this.frames.pop() ?? []
+      const created = result.createdAddress
+      const pending = this.pendingCreates.findIndex((p) => p.frame === frame)
+      if (pending >= 0) {
+        // The created address is known only now; the transfer log was placed before the constructor's logs.
+        if (created !== undefined) this.pendingCreates[pending].log[1][2] = setLengthLeft(created.bytes, 32)
+        this.pendingCreates.splice(pending, 1)
+      }
+      if (result.execResult.exceptionError === undefined) this.frames[this.frames.length - 1].push(...frame)
+    })
+    events.on('step', (step: InterpreterStep, resolve?: (result?: unknown) => void) => {
+      this.onStep(step)
+        .then(() => resolve?.())
+        .catch(() => resolve?.())
+    })
+  }
+
+  private async onStep(step: InterpreterStep): Promise<void> {
+    const name = step.opcode.name
+    const frame = this.frames[this.frames.length - 1]
+    if (name.startsWith('LOG')) {
+      const count = Number(name.slice(3))
+      const stack = step.stack
+      const top = stack.length - 1
+      const offset = Number(stack[top])
+      const size = Number(stack[top - 1])
+      const topics = []
+      for (let i = 0; i < count; i++) topics.push(setLengthLeft(bigIntToBytes(stack[top - 2 - i]), 32))
+      const memory = step.memory
+      const data = new Uint8Array(size)
+      data.set(memory.subarray(offset, Math.min(offset + size, memory.length)))
+      frame.push([step.address.bytes, topics, data])
+    } else if (name === 'SELFDESTRUCT') {
+      const beneficiary = setLengthLeft(bigIntToBytes(step.stack[step.stack.length - 1]), 20)
+      const balance = (await step.stateManager.getAccount(step.address))?.balance ?? 0n
+      if (balance > 0n) frame.push(transferLog(step.address.bytes, beneficiary, balance))
+    }
+  }
+
+  /** The logs of the transaction that just ran; resets for the next one. */
+  take(): LogTuple[] {
+    const logs = this.frames[0]
+    this.frames = [[]]
+    this.pendingCreates = []
+    return logs
+  }
+}
+
+function txError(code: number, message: string, gas: bigint): SimulateError {
+  return new SimulateError(code, `err: ${message} (supplied gas ${gas})`)
+}
+
+/** geth's pre-execution checks (state_transition.preCheck and buyGas), with its messages and eth_simulateV1 codes. */
+async function preCheck(
+  vm: VM,
+  tx: TypedTransaction,
+  from: Address,
+  baseFee: bigint | undefined,
+  validation: boolean,
+): Promise<void> {
+  const account = await vm.stateManager.getAccount(from)
+  const who = toChecksumAddress(from.toString())
+  if (validation) {
+    const stateNonce = account?.nonce ?? 0n
+    if (tx.nonce < stateNonce) {
+      throw txError(
+        SimulateErrorCode.NonceTooLow,
+        `nonce too low: address ${who}, tx: ${tx.nonce} state: ${stateNonce}`,
+        tx.gasLimit,
+      )
+    }
+    if (tx.nonce > stateNonce) {
+      throw txError(
+        SimulateErrorCode.NonceTooHigh,
+        `nonce too high: address ${who}, tx: ${tx.nonce} state: ${stateNonce}`,
+        tx.gasLimit,
+      )
+    }
+  }
+  const feeCap = 'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice
+  if (validation && baseFee !== undefined) {
+    if ('maxFeePerGas' in tx && tx.maxFeePerGas < tx.maxPriorityFeePerGas) {
+      throw txError(
+        SimulateErrorCode.InvalidParams,
+        `max priority fee per gas higher than max fee per gas: address ${who}, maxPriorityFeePerGas: ${tx.maxPriorityFeePerGas}, maxFeePerGas: ${tx.maxFeePerGas}`,
+        tx.gasLimit,
+      )
+    }
+    if (feeCap < baseFee) {
+      throw txError(
+        SimulateErrorCode.BaseFeeTooLow,
+        `max fee per gas less than block base fee: address ${who}, maxFeePerGas: ${feeCap}, baseFee: ${baseFee}`,
+        tx.gasLimit,
+      )
+    }
+  }
+  const balance = account?.balance ?? 0n
+  const want = tx.gasLimit * feeCap + tx.value
+  if (balance < want) {
+    throw txError(
+      SimulateErrorCode.InsufficientFunds,
+      `insufficient funds for gas * price + value: address ${who} have ${balance} want ${want}`,
+      tx.gasLimit,
+    )
+  }
+  const intrinsic = tx.getIntrinsicGas()
+  if (tx.gasLimit < intrinsic) {
+    throw txError(
+      SimulateErrorCode.IntrinsicGas,
+      `intrinsic gas too low: have ${tx.gasLimit}, want ${intrinsic}`,
+      tx.gasLimit,
+    )
+  }
+}
+
+function callResult(result: RunTxResult, logs: LogTuple[]): SimulatedCall {
+  const out: SimulatedCall = {
+    returnData: result.execResult.returnValue,
+    logs,
+    gasUsed: result.totalGasSpent,
+    maxUsedGas: result.totalGasSpent + result.gasRefund,
+    status: result.execResult.exceptionError === undefined ? 1 : 0,
+  }
+  const error = result.execResult.exceptionError
+  if (error !== undefined) {
+    out.logs = []
+    if (error.error === 'revert') {
+      const reason = decodeRevertReason(result.execResult.returnValue)
+      out.error = {
+        code: SimulateErrorCode.Reverted,
+        message: reason === undefined ? 'execution reverted' : `execution reverted: ${reason}`,
+        data: result.execResult.returnValue,
+      }
+    } else {
+      out.error = { code: SimulateErrorCode.VMError, message: error.error }
+    }
+  }
+  return out
+}
+
+interface Budget {
+  /** Gas left under the gas cap; undefined = no cap. */
+  remaining: bigint | undefined
+}
+
+export async function simulateOnState(
+  deps: SimulateDeps,
+  base: Block,
+  opts: SimulateOptions,
+): Promise<SimulatedBlock[]> {
+  const blocks = sanitizeChain(base.header, opts.blocks)
+  const keccak = deps.common.customCrypto.keccak256 ?? defaultKeccak
+  const roots = new TrieRootBuilder(keccak)
+  const simulatedHashes = new Map<bigint, Uint8Array>()
+  const blockchain: EVMMockBlockchainInterface = {
+    getBlock: async (number) => {
+      const n = BigInt(number)
+      const hash =
+        simulatedHashes.get(n) ??
+        (n <= base.header.number ? await deps.blockHashes(n) : undefined) ??
+        new Uint8Array(32)
+      return { hash: () => hash }
+    },
+    putBlock: async () => {},
+    shallowCopy: () => blockchain,
+  }
+  const budget: Budget = { remaining: opts.gasCap > 0n ? opts.gasCap : undefined }
+  const results: SimulatedBlock[] = []
+  let parent = base
+  for (const input of blocks) {
+    opts.deadline?.check()
+    const overrides = input.blockOverrides as BlockOverrides & { number: bigint; time: bigint }
+    const common = deps.common.copy()
+    common.setHardforkBy({ blockNumber: overrides.number, timestamp: overrides.time })
+    const header = simulatedHeader(common, base, parent, overrides, opts)
+    const vm = await createVM({
+      common,
+      blockchain,
+      stateManager: deps.stateManager,
+      params: deps.params,
+      evmOpts: {
+        customOpcodes: deadlineOpcodes(opts.deadline),
+        customPrecompiles: precompileOverrides(common, input.stateOverrides),
+      },
+    })
+    await applyStateOverrides(deps.stateManager, input.stateOverrides)
+    const tracer = opts.traceTransfers ? new TransferTracer() : undefined
+    tracer?.attach(vm)
+    const simulated = await runBlockCalls(vm, header, input.calls, opts, budget, tracer)
+    const block = createBlock(
+      {
+        header: {
+          ...header.toJSON(),
+          stateRoot: await deps.stateManager.getStateRoot(),
+          gasUsed: simulated.gasUsed,
+          transactionsTrie: roots.orderedRoot(simulated.txs.map((tx) => tx.serialize())),
+          receiptTrie: roots.orderedRoot(simulated.receipts),
+          logsBloom: simulated.bloom.bitvector,
+          ...(header.blobGasUsed !== undefined ? { blobGasUsed: 0n } : {}),
+        },
+        transactions: simulated.txs,
+        withdrawals: header.withdrawalsRoot !== undefined ? [] : undefined,
+      },
+      { common, skipConsensusFormatValidation: true, freeze: false },
+    )
+    simulatedHashes.set(block.header.number, block.hash())
+    results.push({ block, calls: simulated.calls, senders: simulated.senders })
+    parent = block
+  }
+  return results
+}
+
+/** The header a simulated block runs with, before its execution fills in roots and gas used. */
+function simulatedHeader(
+  common: Common,
+  base: Block,
+  parent: Block,
+  overrides: BlockOverrides & { number: bigint; time: bigint },
+  opts: SimulateOptions,
+): BlockHeader {
+  const fields: HeaderData = {
+    parentHash: parent.hash(),
+    coinbase: base.header.coinbase,
+    difficulty: base.header.difficulty,
+    gasLimit: base.header.gasLimit,
+    number: overrides.number,
+    timestamp: overrides.time,
+    extraData: new Uint8Array(),
+  }
+  if (common.isActivatedEIP(1559)) {
+    fields.baseFeePerGas = opts.validation ? opts.nextBaseFee(parent.header) : 0n
+  }
+  if (common.isActivatedEIP(4895)) fields.withdrawalsRoot = KECCAK256_RLP
+  if (common.isActivatedEIP(4844)) {
+    fields.excessBlobGas = parent.header.excessBlobGas !== undefined ? parent.header.calcNextExcessBlobGas(common) : 0n
+    fields.blobGasUsed = 0n
+  }
+  if (common.isActivatedEIP(4788)) fields.parentBeaconBlockRoot = new Uint8Array(32)
+  const template = createBlock({ header: fields }, { common, skipConsensusFormatValidation: true })
+  return blockWithOverrides(template, { ...overrides, number: undefined, time: undefined }).header
+}
+
+async function runBlockCalls(
+  vm: VM,
+  header: BlockHeader,
+  calls: CallRequest[],
+  opts: SimulateOptions,
+  budget: Budget,
+  tracer: TransferTracer | undefined,
+): Promise<{
+  txs: TypedTransaction[]
+  receipts: Uint8Array[]
+  calls: SimulatedCall[]
+  senders: Address[]
+  gasUsed: bigint
+  bloom: Bloom
+}> {
+  const block = createBlock({ header }, { common: vm.common, skipConsensusFormatValidation: true, freeze: false })
+  // blockWithOverrides may have replaced the blob base fee on this header.
+  block.header.getBlobGasPrice = header.getBlobGasPrice.bind(header)
+  const baseFee = header.baseFeePerGas
+  const out = {
+    txs: [] as TypedTransaction[],
+    receipts: [] as Uint8Array[],
+    calls: [] as SimulatedCall[],
+    senders: [] as Address[],
+    gasUsed: 0n,
+    bloom: new Bloom(undefined, vm.common),
+  }
+  for (const call of calls) {
+    opts.deadline?.check()
+    const from = call.from ?? createZeroAddress()
+    const nonce = call.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n
+    const txCap = txGasCap(vm)
+    const remaining = header.gasLimit - out.gasUsed
+    let gas = call.gas ?? (txCap !== undefined && txCap < remaining ? txCap : remaining)
+    if (out.gasUsed + gas > header.gasLimit) {
+      throw new SimulateError(
+        SimulateErrorCode.BlockGasLimitReached,
+        `block gas limit reached: ${out.gasUsed} >= ${header.gasLimit}`,
+      )
+    }
+    if (budget.remaining !== undefined && gas > budget.remaining) gas = budget.remaining
+    // Calls without fees pay nothing outside validation; with validation they must cover the base fee.
+    const request: CallRequest = { ...call, from, nonce }
+    if (request.gasPrice === undefined && request.maxFeePerGas === undefined) request.maxFeePerGas = 0n
+    let tx: TypedTransaction
+    try {
+      tx = await makeTx(vm, request, gas, true)
+    } catch (e) {
+      if (!(e instanceof CallError)) throw e
+      throw txError(SimulateErrorCode.Internal, e.message, gas)
+    }
+    await preCheck(vm, tx, from, baseFee, opts.validation)
+    // Outside validation a fee below the base fee is allowed (geth's NoBaseFee): run it as if the base fee were 0.
+    const feeCap = 'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice
+    const runBlock =
+      !opts.validation && baseFee !== undefined && feeCap < baseFee
+        ? blockWithOverrides(block, { baseFeePerGas: 0n })
+        : block
+    let result: RunTxResult
+    try {
+      result = await runTx(vm, {
+        tx,
+        block: runBlock,
+        skipNonce: true,
+        skipBlockGasLimitValidation: true,
+        skipHardForkValidation: true,
+        blockGasUsed: out.gasUsed,
+      })
+    } catch (e) {
+      if (e instanceof ExecutionTimeoutError) throw e
+      const message = (e as Error).message.replace(/ \(block number=.*$/s, '').replace(/ -> .*$/s, '')
+      throw new SimulateError(SimulateErrorCode.Internal, `err: ${message} (supplied gas ${gas})`)
+    }
+    out.gasUsed += result.totalGasSpent
+    if (budget.remaining !== undefined) budget.remaining -= result.totalGasSpent
+    const logs = tracer ? tracer.take() : (result.execResult.logs ?? []).map(([a, t, d]) => [a, t, d] as LogTuple)
+    out.calls.push(callResult(result, logs))
+    out.txs.push(tx)
+    out.senders.push(from)
+    out.receipts.push(encodeReceipt(result.receipt, tx.type))
+    out.bloom.or(result.bloom)
+  }
+  return out
+}
