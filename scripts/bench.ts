@@ -4,6 +4,7 @@
  *   npm run bench -- [--validators N] [--transfers N] [--erc20 N] [--senders K] [--rate TX_PER_S] [--warm-up N]
  *                    [--time-limit S]
  *   npm run bench -- --import [--blocks N] [--transfers N] [--senders K]
+ *   npm run bench -- --rpc [--blocks N] [--concurrency N] [--seconds S] [--compare CLI_PATH]
  *
  * Starts `node dist/cli/main.js run` on a temp datadir and a free 127.0.0.1 port with a genesis that prefunds K fresh
  * senders, deploys test/fixtures/contracts/Token.sol and hands each sender tokens (not timed), pre-signs the workload,
@@ -16,6 +17,12 @@
  * With --import it measures block import instead: a chain of 2,000 blocks holding 100,000 transfers is built
  * in-process, then `polis export`, `polis import` into an empty data directory, and an empty follower catching up
  * from a node over libp2p are timed (scripts/bench-lib/import.ts).
+ *
+ * With --rpc it measures read RPC methods instead: a chain of 10,000 blocks (a transfer in each, ERC-20 transfers every
+ * tenth) is built in-process, a node is started on it, and each method of the workload table in
+ * scripts/bench-lib/rpc-bench.ts is called for S seconds (default 10) with N requests in flight (default 8): requests/s,
+ * p50 and p99 latency. --compare serves the same chain from another build (e.g. an older checkout's
+ * dist/cli/main.js) afterwards and measures it the same way.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -31,6 +38,7 @@ import { type LoadOptions, runLoad, summariseReceipts } from './bench-lib/load.j
 import { benchPaths, freePort, freePortRange, LOOPBACK, NodeProcess, writeBenchGenesis } from './bench-lib/node.js'
 import { renderReport } from './bench-lib/report.js'
 import { RpcClient } from './bench-lib/rpc.js'
+import { runRpcBench } from './bench-lib/rpc-bench.js'
 import { setUpToken, signWorkload, type Token } from './bench-lib/workload.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
@@ -45,6 +53,10 @@ const SETUP_LOAD: LoadOptions = { batchSize: 100, maxInFlight: 8, timeLimitMs: 6
 
 interface BenchArgs {
   import: boolean
+  rpc: boolean
+  concurrency: number
+  seconds: number
+  compare: string | undefined
   blocks: number
   validators: number
   rate: number | undefined
@@ -66,7 +78,11 @@ function parseBenchArgs(argv: string[]): BenchArgs {
     args: argv,
     options: {
       import: { type: 'boolean', default: false },
-      blocks: { type: 'string', default: '2000' },
+      rpc: { type: 'boolean', default: false },
+      concurrency: { type: 'string', default: '8' },
+      seconds: { type: 'string', default: '10' },
+      compare: { type: 'string' },
+      blocks: { type: 'string' },
       validators: { type: 'string', default: '1' },
       rate: { type: 'string' },
       'warm-up': { type: 'string' },
@@ -80,9 +96,14 @@ function parseBenchArgs(argv: string[]): BenchArgs {
   const validators = parseCount('validators', values.validators, 1)
   // A network is measured under a steady offered load; a single node by how fast it takes a burst.
   const network = validators > 1
+  if (values.import && values.rpc) throw new Error('choose one of --import and --rpc')
   const args = {
     import: values.import,
-    blocks: parseCount('blocks', values.blocks, 1),
+    rpc: values.rpc,
+    concurrency: parseCount('concurrency', values.concurrency, 1),
+    seconds: parseCount('seconds', values.seconds, 1),
+    compare: values.compare,
+    blocks: parseCount('blocks', values.blocks ?? (values.rpc ? '10000' : '2000'), 1),
     validators,
     rate: values.rate !== undefined ? parseCount('rate', values.rate, 1) : network ? 300 : undefined,
     warmUp: parseCount('warm-up', values['warm-up'] ?? (network ? '3000' : '0'), 0),
@@ -230,19 +251,34 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal)
   let exitCode = 0
   try {
-    const report = args.import
-      ? await runImportBench({
+    const report = args.rpc
+      ? await runRpcBench({
           cliPath: CLI_PATH,
+          ...(args.compare ? { compareCliPath: args.compare } : {}),
           devGenesisFile: DEV_GENESIS_FILE,
           tempDir,
           blocks: args.blocks,
-          transfers: args.transfers,
           senders: args.senders,
+          concurrency: args.concurrency,
+          secondsPerWorkload: args.seconds,
           progress,
+          onNode: (n) => {
+            started.push(n)
+          },
         })
-      : await bench(args, tempDir, (n) => {
-          started.push(n)
-        })
+      : args.import
+        ? await runImportBench({
+            cliPath: CLI_PATH,
+            devGenesisFile: DEV_GENESIS_FILE,
+            tempDir,
+            blocks: args.blocks,
+            transfers: args.transfers,
+            senders: args.senders,
+            progress,
+          })
+        : await bench(args, tempDir, (n) => {
+            started.push(n)
+          })
     process.stdout.write(`\n${report}\n`)
   } catch (e) {
     process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`)

@@ -31,7 +31,7 @@ export class BlockImportError extends Error {
 export class ChainError extends Error {
   override readonly name = 'ChainError'
   constructor(
-    readonly code: 'GENESIS_MISMATCH' | 'CORRUPT_DATABASE',
+    readonly code: 'GENESIS_MISMATCH' | 'CORRUPT_DATABASE' | 'SCHEMA_OUTDATED',
     message: string,
   ) {
     super(message)

@@ -6,11 +6,11 @@ import { EventEmitter } from 'node:events'
 import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
 import { type Blockchain, createBlockchain } from '@ethereumjs/blockchain'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { bigIntToBytes, bytesToBigInt, bytesToHex, equalsBytes, setLengthLeft } from '@ethereumjs/util'
-import type { TxReceipt } from '@ethereumjs/vm'
-import { type Database, MetaKey, Prefix } from '../db/index.js'
-import { type Execution, ExecutionError } from '../execution/index.js'
+import { bigIntToBytes, bytesToBigInt, bytesToHex, equalsBytes, intToBytes, setLengthLeft } from '@ethereumjs/util'
+import { type Database, MetaKey, Prefix, SCHEMA_VERSION } from '../db/index.js'
+import { type ExecutedBlock, type Execution, ExecutionError } from '../execution/index.js'
 import type { ChainSpec } from '../genesis/index.js'
+import { ChainIndex, writeBlockIndexes } from '../indexes/index.js'
 import { BlockImportError, ChainError } from './errors.js'
 import {
   decodeReceipts,
@@ -60,15 +60,20 @@ export class Chain extends EventEmitter<ChainEvents> {
   private execution: Execution | undefined
   private rules: ConsensusRules | undefined
   private importing: Promise<unknown> = Promise.resolve()
+  /** Logs, address appearances, sender+nonce and contract creators (see src/indexes). */
+  readonly index: ChainIndex
 
   private constructor(
     readonly blockchain: Blockchain,
     private readonly deps: ChainDeps,
     readonly genesis: Block,
     head: Block,
+    /** Set when the database has blocks written without the records this version keeps (see attach()). */
+    private readonly outdatedSchema: number | undefined,
   ) {
     super()
     this.headBlock = head
+    this.index = new ChainIndex(deps.db)
   }
 
   /**
@@ -104,13 +109,39 @@ export class Chain extends EventEmitter<ChainEvents> {
     })
     if (stored === undefined) db.put(Prefix.Meta, MetaKey.GenesisHash, genesis.hash())
     if (storedChainId === undefined) db.put(Prefix.Meta, MetaKey.ChainId, bigIntToBytes(spec.chainId))
-    await db.commit()
     const head = await blockchain.getCanonicalHeadBlock()
-    return new Chain(blockchain, deps, genesis, head)
+    const storedSchema = await db.get(Prefix.Meta, MetaKey.SchemaVersion)
+    const schema = storedSchema === undefined ? 0 : Number(bytesToBigInt(storedSchema))
+    if (schema > SCHEMA_VERSION) {
+      throw new ChainError(
+        'SCHEMA_OUTDATED',
+        `the data directory was written by a newer Polis (schema version ${schema}, this one knows ${SCHEMA_VERSION})`,
+      )
+    }
+    // Without blocks there is nothing to index yet: an old empty directory is simply brought up to date.
+    const outdated = schema < SCHEMA_VERSION && head.header.number > 0n ? schema : undefined
+    if (outdated === undefined && schema !== SCHEMA_VERSION) {
+      db.put(Prefix.Meta, MetaKey.SchemaVersion, intToBytes(SCHEMA_VERSION))
+    }
+    await db.commit()
+    return new Chain(blockchain, deps, genesis, head, outdated)
   }
 
-  /** Wires the collaborators that are built after the chain (they need its blockchain). */
+  /**
+   * Wires the collaborators that are built after the chain (they need its blockchain). Refuses a database whose
+   * blocks were written by an older version without the chain indexes: the node would answer queries wrongly.
+   * Reading it (`polis export`) needs no attach.
+   */
   attach(execution: Execution, rules: ConsensusRules): void {
+    if (this.outdatedSchema !== undefined) {
+      throw new ChainError(
+        'SCHEMA_OUTDATED',
+        `the data directory holds ${this.headBlock.header.number} blocks written by an older Polis (schema version ` +
+          `${this.outdatedSchema}, this one needs ${SCHEMA_VERSION}): its chain indexes (logs, address appearances) ` +
+          'are missing. Re-import the chain: `polis export --datadir OLD chain.rlp`, then ' +
+          '`polis import --datadir NEW chain.rlp` into an empty data directory',
+      )
+    }
     this.execution = execution
     this.rules = rules
   }
@@ -178,13 +209,13 @@ export class Chain extends EventEmitter<ChainEvents> {
    * Validates and imports the next block. With `executed` (the producer's own build result) the block is not run
    * again; otherwise it is executed on its parent's state and every root is checked. Imports are serialised.
    */
-  importBlock(sealed: SealedBlock, executed?: { receipts: TxReceipt[] }): Promise<ImportedBlock> {
+  importBlock(sealed: SealedBlock, executed?: ExecutedBlock): Promise<ImportedBlock> {
     const run = this.importing.then(() => this.doImport(sealed, executed))
     this.importing = run.catch(() => {})
     return run
   }
 
-  private async doImport(sealed: SealedBlock, executed?: { receipts: TxReceipt[] }): Promise<ImportedBlock> {
+  private async doImport(sealed: SealedBlock, executed?: ExecutedBlock): Promise<ImportedBlock> {
     const { execution, rules } = this
     if (!execution || !rules) throw new Error('chain not attached to execution and consensus')
     const { block } = sealed
@@ -193,16 +224,17 @@ export class Chain extends EventEmitter<ChainEvents> {
     try {
       this.validateHeader(block, parent)
       await rules.validateBlock(sealed, parent)
-      let receipts = executed?.receipts
-      if (receipts === undefined) {
+      let result = executed
+      if (result === undefined) {
         try {
-          receipts = (await execution.runBlock(block, parent)).receipts
+          result = await execution.runBlock(block, parent)
         } catch (e) {
           throw executionError(e)
         }
       } else if (!equalsBytes(execution.stateRoot, block.header.stateRoot)) {
         throw new BlockImportError('INVALID_STATE_ROOT', 'built block does not match the executed state')
       }
+      const { receipts, touches } = result
       const stored: StoredReceipt[] = receipts.map((r) => ({
         status: 'status' in r ? r.status : 1,
         cumulativeGasUsed: r.cumulativeBlockGasUsed,
@@ -215,6 +247,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       block.transactions.forEach((tx: TypedTransaction, index) => {
         db.put(Prefix.TxLookup, tx.hash(), encodeTxLocation({ blockNumber: block.header.number, index }))
       })
+      writeBlockIndexes(db, { block, logs: stored.map((r) => r.logs), touches })
       await db.commit()
       this.headBlock = block
       const imported = { block, receipts: stored }

@@ -8,7 +8,17 @@ import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes } from '@ethereumjs/ut
 import { ClassicLevel } from 'classic-level'
 import { type PrefixByte, prefixed } from './keys.js'
 
-export { MetaKey, Prefix, type PrefixByte } from './keys.js'
+export { MetaKey, Prefix, type PrefixByte, SCHEMA_VERSION } from './keys.js'
+
+/** Bounds of a range read under one prefix (keys without the prefix byte), in LevelDB's byte order. */
+export interface RangeOptions {
+  gte?: Uint8Array
+  lt?: Uint8Array
+  /** Highest key first. */
+  reverse?: boolean
+  /** Most entries returned. */
+  limit?: number
+}
 
 type Staged = Uint8Array | null
 
@@ -89,6 +99,29 @@ export class Database {
     const gte = Uint8Array.of(prefix)
     const lt = Uint8Array.of(prefix + 1)
     for await (const [key, value] of this.level.iterator({ gte, lt })) yield [key.subarray(1), value]
+  }
+
+  /**
+   * Committed keys under `prefix` within the bounds (staged writes are not visible), without the prefix byte, in key
+   * order (or reverse order).
+   */
+  async *keys(prefix: PrefixByte, range: RangeOptions = {}): AsyncGenerator<Uint8Array> {
+    const iterator = this.level.keys({ ...levelBounds(prefix, range), reverse: range.reverse === true })
+    try {
+      for await (const key of iterator) yield key.subarray(1)
+    } finally {
+      await iterator.close()
+    }
+  }
+
+  /** Like keys(), with values. */
+  async *range(prefix: PrefixByte, range: RangeOptions = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const iterator = this.level.iterator({ ...levelBounds(prefix, range), reverse: range.reverse === true })
+    try {
+      for await (const [key, value] of iterator) yield [key.subarray(1), value]
+    } finally {
+      await iterator.close()
+    }
   }
 
   /**
@@ -178,4 +211,11 @@ export class Database {
     }
     return adapter
   }
+}
+
+/** classic-level bounds for a range under one prefix: the prefix byte is prepended, and a missing bound is the prefix's. */
+function levelBounds(prefix: PrefixByte, range: RangeOptions): { gte: Uint8Array; lt: Uint8Array; limit?: number } {
+  const gte = prefixed(prefix, range.gte ?? new Uint8Array(0))
+  const lt = range.lt !== undefined ? prefixed(prefix, range.lt) : Uint8Array.of(prefix + 1)
+  return range.limit !== undefined ? { gte, lt, limit: range.limit } : { gte, lt }
 }

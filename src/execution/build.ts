@@ -11,6 +11,7 @@ import {
 } from '@ethereumjs/vm'
 import { keccak_256 as defaultKeccak } from '@noble/hashes/sha3.js'
 
+import { TouchCollector, type TxTouches } from './touches.js'
 import { TrieRootBuilder } from './trieRoot.js'
 
 export interface RejectedTx {
@@ -24,6 +25,8 @@ export interface BuiltBlock {
   block: Block
   receipts: TxReceipt[]
   results: RunTxResult[]
+  /** Per included transaction: the addresses its messages touched and the contracts it created. */
+  touches: TxTouches[]
   rejected: RejectedTx[]
 }
 
@@ -48,8 +51,16 @@ export async function buildBlock(
   limits: { deadline?: number },
 ): Promise<BuiltBlock> {
   const builder = await openBuilder(vm, parent, headerData)
+  const collector = new TouchCollector()
+  collector.attach(vm)
   try {
-    const rejected = await addTransactions(builder, txs, BigInt(headerData.gasLimit as bigint), limits)
+    const { rejected, touches } = await addTransactions(
+      builder,
+      collector,
+      txs,
+      BigInt(headerData.gasLimit as bigint),
+      limits,
+    )
     const { block: assembled } = await builder.build()
     // The builder assembles the block from copies of the transactions; keep the originals, whose senders and hashes
     // are already known (the proposal's encoding, the import and the pool all ask for them again).
@@ -59,11 +70,14 @@ export async function buildBlock(
       block,
       receipts: builder.transactionReceipts,
       results: (builder as unknown as BuilderInternals).transactionResults,
+      touches,
       rejected,
     }
   } catch (e) {
     await builder.revert()
     throw e
+  } finally {
+    collector.detach()
   }
 }
 
@@ -91,13 +105,18 @@ export async function replayBlock(vm: VM, parent: Block, block: Block): Promise<
     extraData: header.extraData,
     parentBeaconBlockRoot: header.parentBeaconBlockRoot,
   })
+  const collector = new TouchCollector()
+  collector.attach(vm)
   try {
     const internals = builder as unknown as BuilderInternals
+    const touches: TxTouches[] = []
     for (const [index, tx] of block.transactions.entries()) {
       const earlier = internals.transactions
       internals.transactions = []
+      collector.begin()
       try {
         await builder.addTransaction(tx, { skipHardForkValidation: true })
+        touches.push(collector.end())
       } catch (e) {
         throw new Error(
           `transaction ${index} (${bytesToHex(tx.hash())}): ${(e as Error).message.replace(/ \(block number=.*$/s, '')}`,
@@ -115,11 +134,14 @@ export async function replayBlock(vm: VM, parent: Block, block: Block): Promise<
       block: rebuilt,
       receipts: builder.transactionReceipts,
       results: internals.transactionResults,
+      touches,
       rejected: [],
     }
   } catch (e) {
     await builder.revert()
     throw e
+  } finally {
+    collector.detach()
   }
 }
 
@@ -168,12 +190,14 @@ async function openBuilder(vm: VM, parent: Block, headerData: HeaderData): Promi
 
 async function addTransactions(
   builder: BlockBuilder,
+  collector: TouchCollector,
   txs: Iterable<TypedTransaction>,
   gasLimit: bigint,
   limits: { deadline?: number },
-): Promise<RejectedTx[]> {
+): Promise<{ rejected: RejectedTx[]; touches: TxTouches[] }> {
   const internals = builder as unknown as BuilderInternals
   const rejected: RejectedTx[] = []
+  const touches: TxTouches[] = []
   for (const tx of txs) {
     if (limits.deadline !== undefined && Date.now() > limits.deadline) break
     if (gasLimit - builder.gasUsed < GAS_FOR_CHEAPEST_TX) break
@@ -183,8 +207,10 @@ async function addTransactions(
     }
     const earlier = internals.transactions
     internals.transactions = []
+    collector.begin()
     try {
       await builder.addTransaction(tx, { skipHardForkValidation: true })
+      touches.push(collector.end())
     } catch (e) {
       rejected.push({ tx, reason: (e as Error).message.replace(/ \(block number=.*$/s, ''), invalid: true })
     } finally {
@@ -193,5 +219,5 @@ async function addTransactions(
       earlier.push(...added)
     }
   }
-  return rejected
+  return { rejected, touches }
 }

@@ -34,6 +34,7 @@ import {
 } from './overrides.js'
 import { installParamsMemo } from './paramsMemo.js'
 import { type SimulatedBlock, type SimulateOptions, simulateOnState } from './simulate.js'
+import type { TxTouches } from './touches.js'
 import { type BlockTraceOptions, type TxTracer, traceBlockOnState, traceCallOnState } from './trace.js'
 
 export type { AccessListResult } from './accessList.js'
@@ -69,7 +70,14 @@ export interface QueryOptions extends CallLimits {
   stateOverrides?: StateOverrides
   blockOverrides?: BlockOverrides
 }
+export type { CreatedContract, TxTouches } from './touches.js'
 export { type BlockTraceOptions, TraceTimeoutError, type TxTraceContext, type TxTracer } from './trace.js'
+
+/** What executing a block yields for its import: receipts, and per transaction what its messages touched. */
+export interface ExecutedBlock {
+  receipts: TxReceipt[]
+  touches: TxTouches[]
+}
 
 export interface ExecutionOptions {
   /** Account/storage/code LRU cache sizes of the head state. */
@@ -210,14 +218,14 @@ export class Execution {
    * Executes a block received from elsewhere on its parent's state and checks every root it commits to. The state is
    * staged like a build's; on failure it is reset to the parent's.
    */
-  async runBlock(block: Block, parent: Block): Promise<{ receipts: TxReceipt[] }> {
+  async runBlock(block: Block, parent: Block): Promise<ExecutedBlock> {
     const parentStateRoot = parent.header.stateRoot
     try {
       if (!equalsBytes(parentStateRoot, this.headStateRoot)) await this.reset(parentStateRoot)
       this.vm.common.setHardforkBy({ blockNumber: block.header.number, timestamp: block.header.timestamp })
-      const { receipts } = await replayBlock(this.vm, parent, block)
+      const { receipts, touches } = await replayBlock(this.vm, parent, block)
       this.headStateRoot = block.header.stateRoot
-      return { receipts }
+      return { receipts, touches }
     } catch (e) {
       await this.reset(parentStateRoot)
       throw new ExecutionError('INVALID_BLOCK', (e as Error).message.replace(/ \(block number=.*$/s, ''))

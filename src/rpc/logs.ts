@@ -1,11 +1,11 @@
 /**
- * eth_getLogs: blocks are pre-filtered by their header's logsBloom, then the receipts of candidate blocks are read
- * and matched exactly. Limits: toBlock - fromBlock ≤ maxLogBlockRange (geth's --rpc.rangelimit) and at most
+ * eth_getLogs: candidate blocks come from the chain's log index (src/indexes: blocks by emitter address and by topic
+ * at each position), then the receipts of those blocks are read and matched exactly. Limits: toBlock - fromBlock ≤ maxLogBlockRange (geth's --rpc.rangelimit) and at most
  * maxLogResults logs per answer.
  */
 import type { Block } from '@ethereumjs/block'
 import { equalsBytes } from '@ethereumjs/util'
-import type { LogTuple } from '../chain/index.js'
+import type { LogTuple, StoredReceipt } from '../chain/index.js'
 import type { MethodTable } from './dispatcher.js'
 import { ErrorCode, invalidParams, RpcError, serverError } from './errors.js'
 import { formatLog, type RpcLog } from './format.js'
@@ -13,7 +13,7 @@ import type { RpcContext } from './options.js'
 import { type FilterObject, filterObject, LATEST, required, type TopicFilter, withParams } from './params.js'
 import { blockNumberOf } from './resolve.js'
 
-/** Blocks read concurrently while scanning a range. */
+/** Candidate blocks read concurrently. */
 const SCAN_CONCURRENCY = 32
 
 /** The three bits an item sets in a 2048-bit bloom, as (byte index, mask) pairs. */
@@ -81,7 +81,10 @@ export function createLogReader(ctx: RpcContext): LogReader {
     new LogMatcher(crypto.keccak256, filter.address ?? [], filter.topics ?? [])
 
   async function logsOf(block: Block, matcher: LogMatcher, out: RpcLog[]): Promise<void> {
-    const receipts = await chain.getReceipts(block.hash())
+    collect(block, await chain.getReceipts(block.hash()), matcher, out)
+  }
+
+  function collect(block: Block, receipts: StoredReceipt[] | undefined, matcher: LogMatcher, out: RpcLog[]): void {
     if (receipts === undefined) return
     let logIndex = 0
     receipts.forEach((receipt, txIndex) => {
@@ -95,25 +98,29 @@ export function createLogReader(ctx: RpcContext): LogReader {
     })
   }
 
-  async function scan(matcher: LogMatcher, from: bigint, to: bigint, out: RpcLog[]): Promise<void> {
-    for (let start = from; start <= to; start += BigInt(SCAN_CONCURRENCY)) {
-      const end = start + BigInt(SCAN_CONCURRENCY) - 1n < to ? start + BigInt(SCAN_CONCURRENCY) - 1n : to
-      const numbers: bigint[] = []
-      for (let n = start; n <= end; n++) numbers.push(n)
-      // Headers first: only blocks whose bloom may match are read whole.
-      const headers = await Promise.all(numbers.map((n) => chain.getHeaderByNumber(n)))
-      for (const header of headers) {
-        if (header === undefined || !matcher.mayMatch(header.logsBloom)) continue
-        const block = await chain.getBlockByNumber(header.number)
-        if (block !== undefined) await logsOf(block, matcher, out)
-      }
+  async function scan(filter: FilterObject, from: bigint, to: bigint, out: RpcLog[]): Promise<void> {
+    const matcher = matcherOf(filter)
+    const candidates = await chain.index.logBlocks({
+      fromBlock: from,
+      toBlock: to,
+      addresses: filter.address ?? [],
+      topics: filter.topics ?? [],
+    })
+    for (let start = 0; start < candidates.length; start += SCAN_CONCURRENCY) {
+      const read = await Promise.all(
+        candidates.slice(start, start + SCAN_CONCURRENCY).map(async (n) => {
+          const block = await chain.getBlockByNumber(n)
+          return { block, receipts: block && (await chain.getReceipts(block.hash())) }
+        }),
+      )
+      for (const { block, receipts } of read) if (block !== undefined) collect(block, receipts, matcher, out)
     }
   }
 
   async function getLogs(filter: FilterObject): Promise<RpcLog[]> {
-    const matcher = matcherOf(filter)
     const out: RpcLog[] = []
     if (filter.blockHash !== undefined) {
+      const matcher = matcherOf(filter)
       const block = await chain.getBlockByHash(filter.blockHash)
       if (block === undefined) throw serverError('unknown block')
       if (matcher.mayMatch(block.header.logsBloom)) await logsOf(block, matcher, out)
@@ -125,7 +132,7 @@ export function createLogReader(ctx: RpcContext): LogReader {
     if (from > to) throw invalidParams('invalid block range params')
     if (to > head) throw invalidParams('block range extends beyond current head block')
     if (to - from > BigInt(maxLogBlockRange)) throw serverError(`exceed maximum block range: ${maxLogBlockRange}`)
-    await scan(matcher, from, to, out)
+    await scan(filter, from, to, out)
     return out
   }
 
@@ -133,7 +140,7 @@ export function createLogReader(ctx: RpcContext): LogReader {
     getLogs,
     async between(filter, from, to) {
       const out: RpcLog[] = []
-      await scan(matcherOf(filter), from, to, out)
+      await scan(filter, from, to, out)
       return out
     },
   }

@@ -1,15 +1,27 @@
 /** Building a sealed dev chain quickly in-process (tests and the import benchmark): no node, no timers. */
-import { createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { Address, hexToBytes } from '@ethereumjs/util'
+import { createFeeMarket1559Tx, type TypedTransaction } from '@ethereumjs/tx'
+import { Address, createContractAddress, hexToBytes } from '@ethereumjs/util'
+import { encodeDeployData, encodeFunctionData } from 'viem'
 import { createCommitSeal, encodeExtraData, ISTANBUL_MIX_HASH } from '../../src/consensus/qbft/index.js'
 import { createCrypto } from '../../src/crypto/index.js'
 import { DEV_VALIDATOR } from '../../src/genesis/index.js'
 import { attachConsensus, openChain } from '../../src/open.js'
+import { compileContract } from './solc.js'
 
 export interface BuiltChain {
   head: bigint
   hash: Uint8Array
   stateRoot: Uint8Array
+  /** The ERC-20 (test/fixtures/contracts/Token.sol) deployed in block 1, when asked for. */
+  token?: { address: Uint8Array; holder: Uint8Array }
+}
+
+/** ERC-20 traffic: the token is deployed in block 1 by `holderKey`, who then sends `transfersPerBlock` transfers
+ * (each emitting a Transfer log) to the senders in every `everyBlocks`-th block. */
+export interface Erc20Traffic {
+  holderKey: Uint8Array
+  everyBlocks: number
+  transfersPerBlock: number
 }
 
 /**
@@ -19,7 +31,13 @@ export interface BuiltChain {
 export async function buildDevChain(
   datadir: string,
   genesisFile: string,
-  opts: { blocks: number; transfersPerBlock: number; senderKeys: readonly Uint8Array[]; onBlock?: (n: number) => void },
+  opts: {
+    blocks: number
+    transfersPerBlock: number
+    senderKeys: readonly Uint8Array[]
+    erc20?: Erc20Traffic
+    onBlock?: (n: number) => void
+  },
 ): Promise<BuiltChain> {
   const crypto = createCrypto()
   const opened = await openChain(datadir, genesisFile, crypto)
@@ -29,11 +47,39 @@ export async function buildDevChain(
   const keys = opts.senderKeys
   const nonces = new Array<bigint>(keys.length).fill(0n)
   let sent = 0
+  const erc20 = opts.erc20
+  const holder = erc20 ? crypto.privateKeyToAddress(erc20.holderKey) : undefined
+  const tokenAddress = holder ? createContractAddress(new Address(holder), 0n).bytes : undefined
+  let holderNonce = 0n
   try {
     for (let b = 0; b < opts.blocks; b++) {
       const parent = chain.head
       const baseFeePerGas = parent.header.calcNextBaseFee()
-      const txs = []
+      const txs: TypedTransaction[] = []
+      if (erc20 && holder && tokenAddress) {
+        const fees = { maxFeePerGas: baseFeePerGas * 2n + 10n ** 9n, maxPriorityFeePerGas: 10n ** 9n }
+        const token = compileContract('Token.sol', 'Token')
+        if (b === 0) {
+          const data = encodeDeployData({ abi: token.abi, bytecode: token.bytecode, args: [10n ** 30n] })
+          const deploy = { ...fees, chainId: spec.chainId, nonce: holderNonce++, gasLimit: 2_000_000n, data }
+          txs.push(createFeeMarket1559Tx(deploy, { common: spec.common }).sign(erc20.holderKey))
+        } else if ((b + 1) % erc20.everyBlocks === 0) {
+          for (let i = 0; i < erc20.transfersPerBlock; i++) {
+            const to = crypto.privateKeyToAddress(keys[(b + i) % keys.length])
+            const data = encodeFunctionData({
+              abi: token.abi,
+              functionName: 'transfer',
+              args: [`0x${Buffer.from(to).toString('hex')}`, BigInt(b + i + 1)],
+            })
+            const transfer = { ...fees, chainId: spec.chainId, nonce: holderNonce++, gasLimit: 100_000n, data }
+            txs.push(
+              createFeeMarket1559Tx({ ...transfer, to: new Address(tokenAddress) }, { common: spec.common }).sign(
+                erc20.holderKey,
+              ),
+            )
+          }
+        }
+      }
       for (let i = 0; i < opts.transfersPerBlock; i++, sent++) {
         const s = sent % keys.length
         txs.push(
@@ -76,7 +122,14 @@ export async function buildDevChain(
       await chain.importBlock({ block: built.block, seals: { round: 0, committedSeals: [seal] } }, built)
       opts.onBlock?.(b + 1)
     }
-    return { head: chain.head.header.number, hash: chain.head.hash(), stateRoot: chain.head.header.stateRoot }
+    const head = chain.head
+    const token = tokenAddress && holder ? { address: tokenAddress, holder } : undefined
+    return {
+      head: head.header.number,
+      hash: head.hash(),
+      stateRoot: head.header.stateRoot,
+      ...(token ? { token } : {}),
+    }
   } finally {
     await db.close()
   }

@@ -10,7 +10,7 @@ import type { Logger } from 'pino'
 import { type Chain, expectedBaseFee, type SealedBlock } from '../../chain/index.js'
 import type { Crypto } from '../../crypto/index.js'
 import { type Database, Prefix } from '../../db/index.js'
-import type { Execution } from '../../execution/index.js'
+import type { ExecutedBlock, Execution } from '../../execution/index.js'
 import type { ChainSpec } from '../../genesis/index.js'
 import { ISTANBUL_MIX_HASH, QBFT_DIFFICULTY } from './constants.js'
 import { encodeExtraData } from './extraData.js'
@@ -97,7 +97,7 @@ export class QbftEngine {
   private blockTimer: { cancel(): void } | undefined
   private roundTimer: { cancel(): void; at: number; round: number } | undefined
   /** The block whose execution is staged right now (by build or validation), by its on-chain hash. */
-  private executed: { hash: Uint8Array; receipts: Awaited<ReturnType<Execution['runBlock']>>['receipts'] } | undefined
+  private executed: { hash: Uint8Array; result: ExecutedBlock } | undefined
   readonly dropped = new Map<string, number>()
 
   constructor(
@@ -170,11 +170,11 @@ export class QbftEngine {
       if (sealed.block.header.number !== next) return
       // Often the block this node has just validated, decided by the others a moment before it saw the commits.
       const executed = this.executed !== undefined && equalsBytes(this.executed.hash, sealed.block.hash())
-      const receipts = executed ? this.executed?.receipts : undefined
+      const result = executed ? this.executed?.result : undefined
       if (!executed) await this.resetExecution()
       this.executed = undefined
       try {
-        await this.deps.chain.importBlock(sealed, receipts ? { receipts } : undefined)
+        await this.deps.chain.importBlock(sealed, result)
       } catch (e) {
         this.deps.log.warn({ err: e, number: Number(sealed.block.header.number) }, 'gossiped block refused')
       }
@@ -398,7 +398,10 @@ export class QbftEngine {
       txpool.selectForBlock(baseFeePerGas, parent.header.gasLimit),
       { deadline: started + blockPeriodSeconds * 1000 * BUILD_SHARE },
     )
-    this.executed = { hash: sealedBlockFromCommit(built.block, round, []).block.hash(), receipts: built.receipts }
+    this.executed = {
+      hash: sealedBlockFromCommit(built.block, round, []).block.hash(),
+      result: { receipts: built.receipts, touches: built.touches },
+    }
     this.deps.log.debug(
       {
         number: Number(parent.header.number + 1n),
@@ -425,8 +428,7 @@ export class QbftEngine {
     }
     try {
       await chain.checkCandidate(stored)
-      const { receipts } = await execution.runBlock(stored, chain.head)
-      this.executed = { hash: stored.hash(), receipts }
+      this.executed = { hash: stored.hash(), result: await execution.runBlock(stored, chain.head) }
       this.deps.log.debug(
         { number: Number(block.header.number), txs: block.transactions.length, ms: this.clock.now() - started },
         'validated proposal',
@@ -444,10 +446,10 @@ export class QbftEngine {
     const sealed = sealedBlockFromCommit(block, round, seals)
     const executed = this.executed !== undefined && equalsBytes(this.executed.hash, sealed.block.hash())
     if (!executed) await this.resetExecution()
-    const receipts = executed ? this.executed?.receipts : undefined
+    const result = executed ? this.executed?.result : undefined
     this.executed = undefined
     const started = this.clock.now()
-    await chain.importBlock(sealed, receipts ? { receipts } : undefined)
+    await chain.importBlock(sealed, result)
     transport?.publishBlock(encodeSealedBlock(sealed))
     log.info(
       {

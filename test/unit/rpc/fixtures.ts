@@ -16,6 +16,7 @@ import { createGenesisBlock, type LogTuple, type Seals, type StoredReceipt } fro
 import { encodeExtraData, genesisExtraData } from '../../../src/consensus/qbft/index.js'
 import { createCrypto } from '../../../src/crypto/index.js'
 import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_VALIDATOR, parseGenesis } from '../../../src/genesis/index.js'
+import type { LogIndexQuery } from '../../../src/indexes/index.js'
 import type { RpcDeps } from '../../../src/rpc/index.js'
 
 export const crypto = createCrypto()
@@ -132,6 +133,25 @@ export class FakeChain extends EventEmitter {
 
   get head(): Block {
     return this.blocks[this.blocks.length - 1].block
+  }
+
+  /** The log-index query of ChainIndex, answered from the receipts: a block qualifies per address and per position. */
+  readonly index = {
+    logBlocks: async (query: LogIndexQuery): Promise<bigint[]> => {
+      const has = (list: readonly Uint8Array[], item: Uint8Array | undefined) =>
+        item !== undefined && list.some((x) => bytesToHex(x) === bytesToHex(item))
+      return this.blocks
+        .filter(({ block, receipts }) => {
+          const n = block.header.number
+          const logs = receipts.flatMap((r) => r.logs)
+          if (n < query.fromBlock || n > query.toBlock || logs.length === 0) return false
+          if (query.addresses.length > 0 && !logs.some(([a]) => has(query.addresses, a))) return false
+          return query.topics.every(
+            (topics, i) => topics === undefined || topics.length === 0 || logs.some(([, t]) => has(topics, t[i])),
+          )
+        })
+        .map(({ block }) => block.header.number)
+    },
   }
 
   get genesis(): Block {
