@@ -6,9 +6,21 @@
  */
 import type { Block } from '@ethereumjs/block'
 import { Address, bigIntToHex, bytesToHex } from '@ethereumjs/util'
+import type { TxPosition } from '../indexes/index.js'
 import type { CallFrame } from '../trace/call.js'
 import type { MethodTable } from './dispatcher.js'
-import { data, effectiveGasPrice, formatReceipts, quantity, type RpcReceipt, type RpcTransaction } from './format.js'
+import {
+  addressHex,
+  data,
+  effectiveGasPrice,
+  formatReceipt,
+  formatReceipts,
+  formatTransaction,
+  inclusionOf,
+  quantity,
+  type RpcReceipt,
+  type RpcTransaction,
+} from './format.js'
 import type { RpcContext } from './options.js'
 import {
   address,
@@ -41,6 +53,12 @@ const blockNumber = decoded(
   (value): BlockNumberParam =>
     typeof value === 'number' ? { kind: 'number', number: plainOrHex(value) } : decodeBlockNumber(value),
 )
+
+/** Largest page of an address search; a page still ends with a whole block. */
+const MAX_SEARCH_PAGE = 1000
+/** More transactions than a block can hold (30M gas / 21,000): the rest of a page's last block. */
+const BLOCK_TX_BOUND = 5000
+const LAST_INDEX = 0xffffffff
 
 /** Largest page ots_getBlockTransactions serves. */
 const MAX_PAGE_SIZE = 1000
@@ -148,8 +166,96 @@ export function otsMethods(ctx: RpcContext): MethodTable {
     }
   }
 
+  /** A block by number, read once per request. */
+  function blockReader() {
+    const blocks = new Map<bigint, Promise<Block | undefined>>()
+    return (number: bigint) => {
+      let block = blocks.get(number)
+      if (block === undefined) {
+        block = chain.getBlockByNumber(number)
+        blocks.set(number, block)
+      }
+      return block
+    }
+  }
+
+  /**
+   * ots_searchTransactionsBefore/After (Erigon's semantics): transactions where `address` is sender, recipient,
+   * created contract or any internal caller/callee, newest first; a page holds at least `pageSize` transactions if
+   * there are that many, and always whole blocks. `blockNumber` 0 = from the head (before) or the genesis (after).
+   */
+  async function search(address: Uint8Array, direction: 'before' | 'after', blockNumber: bigint, pageSize: bigint) {
+    const size = Number(pageSize < 1n ? 1n : pageSize > BigInt(MAX_SEARCH_PAGE) ? BigInt(MAX_SEARCH_PAGE) : pageSize)
+    const { index } = chain
+    const head = chain.head.header.number
+    const from = (p: TxPosition) => (direction === 'before' ? { before: p } : { after: p })
+    const start: TxPosition =
+      direction === 'before'
+        ? { blockNumber: blockNumber === 0n ? head + 1n : blockNumber, index: 0 }
+        : { blockNumber, index: LAST_INDEX }
+    const positions = await index.appearances(address, from(start), size)
+    let last = positions.at(-1)
+    if (last !== undefined && positions.length === size) {
+      const rest = await index.appearances(address, from(last), BLOCK_TX_BOUND)
+      const lastBlock = last.blockNumber
+      positions.push(...rest.filter((p) => p.blockNumber === lastBlock))
+      last = positions.at(-1)
+    }
+    const exhausted = last === undefined || (await index.appearances(address, from(last), 1)).length === 0
+    if (direction === 'after') positions.reverse()
+    const blockOf = blockReader()
+    const receiptsOf = new Map<bigint, Promise<Awaited<ReturnType<typeof chain.getReceipts>>>>()
+    const txs: RpcTransaction[] = []
+    const receipts: (RpcReceipt & { timestamp: string })[] = []
+    for (const p of positions) {
+      const block = await blockOf(p.blockNumber)
+      const tx = block?.transactions[p.index]
+      if (block === undefined || tx === undefined) continue
+      let stored = receiptsOf.get(p.blockNumber)
+      if (stored === undefined) {
+        stored = chain.getReceipts(block.hash())
+        receiptsOf.set(p.blockNumber, stored)
+      }
+      const blockReceipts = await stored
+      if (blockReceipts === undefined) continue
+      const sender = senderOf(ctx)(tx)
+      txs.push(formatTransaction(tx, sender, inclusionOf(block, p.index)))
+      receipts.push({
+        ...formatReceipt(block, blockReceipts, p.index, sender),
+        timestamp: quantity(block.header.timestamp),
+      })
+    }
+    return direction === 'before'
+      ? { txs, receipts, firstPage: blockNumber === 0n, lastPage: exhausted }
+      : { txs, receipts, firstPage: exhausted, lastPage: blockNumber === 0n }
+  }
+
+  async function txAt(position: TxPosition | undefined) {
+    if (position === undefined) return undefined
+    return (await chain.getBlockByNumber(position.blockNumber))?.transactions[position.index]
+  }
+
   return {
     ots_getApiLevel: withParams([], () => OTS_API_LEVEL),
+    ots_searchTransactionsBefore: withParams(
+      [required(address), required(count), required(count)],
+      (addr, blockNumber, pageSize) => search(addr, 'before', blockNumber, pageSize),
+    ),
+    ots_searchTransactionsAfter: withParams(
+      [required(address), required(count), required(count)],
+      (addr, blockNumber, pageSize) => search(addr, 'after', blockNumber, pageSize),
+    ),
+    ots_getTransactionBySenderAndNonce: withParams([required(address), required(count)], async (sender, nonce) => {
+      const tx = await txAt(await chain.index.txBySenderAndNonce(sender, nonce))
+      return tx === undefined ? null : data(tx.hash())
+    }),
+    ots_getContractCreator: withParams([required(address)], async (contract) => {
+      const creation = await chain.index.contractCreator(contract)
+      const tx = await txAt(creation)
+      return creation === undefined || tx === undefined
+        ? null
+        : { hash: data(tx.hash()), creator: addressHex(creation.creator) }
+    }),
     ots_hasCode: withParams([required(address), required(blockParam)], async (addr, param) => {
       const block = await stateBlock(ctx, param)
       const state = await execution.stateAt(block.header.stateRoot)

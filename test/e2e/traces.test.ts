@@ -642,6 +642,68 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
     expect(replay.stateDiff[target.toLowerCase()].balance).toEqual({ '*': { from: '0x5', to: '0xa' } })
   })
 
+  it('ots_ address history: searches before/after, sender+nonce, contract creators', async () => {
+    const target = (await client.readContract({
+      address: orchestrator,
+      abi: orchestratorAbi,
+      functionName: 'target',
+    })) as Hex
+    const position = async (hash: Hex) => {
+      const tx = await client.getTransaction({ hash })
+      return [tx.blockNumber, tx.transactionIndex] as const
+    }
+    // Newest first: by block, then by index in the block.
+    const newestFirst = async (hashes: Hex[]) => {
+      const keyed = await Promise.all(hashes.map(async (h) => ({ h, p: await position(h) })))
+      return keyed.sort((a, b) => (a.p[0] === b.p[0] ? b.p[1] - a.p[1] : a.p[0] > b.p[0] ? -1 : 1)).map((k) => k.h)
+    }
+    type Page = {
+      txs: { hash: string }[]
+      receipts: { transactionHash: string; timestamp: string; logs: unknown[] }[]
+      firstPage: boolean
+      lastPage: boolean
+    }
+    const before = await call<Page>('ots_searchTransactionsBefore', [orchestrator, 0, 25])
+    const expected = await newestFirst([deployHash, runHash, boomHash])
+    expect(before.txs.map((t) => t.hash)).toEqual(expected)
+    expect(before.receipts.map((r) => r.transactionHash)).toEqual(expected)
+    expect(before).toMatchObject({ firstPage: true, lastPage: true })
+    const runReceipt = before.receipts[expected.indexOf(runHash)]
+    const runBlockTime = (await client.getBlock({ blockNumber: runBlock })).timestamp
+    expect(runReceipt.timestamp).toBe(`0x${runBlockTime.toString(16)}`)
+    expect(runReceipt.logs.length).toBeGreaterThan(0)
+    const after = await call<Page>('ots_searchTransactionsAfter', [orchestrator, 0, 25])
+    expect(after.txs.map((t) => t.hash)).toEqual(expected)
+    expect(after).toMatchObject({ firstPage: true, lastPage: true })
+    // One per page: a page still ends with a whole block; the oldest (deploy) is left for the next page.
+    const first = await call<Page>('ots_searchTransactionsBefore', [orchestrator, 0, 1])
+    expect(first.txs.map((t) => t.hash)).toEqual(expected.filter((h) => h !== deployHash).slice(0, first.txs.length))
+    expect(first).toMatchObject({ firstPage: true, lastPage: false })
+    const deployBlock = (await position(deployHash))[0]
+    const oldest = await call<Page>('ots_searchTransactionsBefore', [orchestrator, Number(deployBlock) + 1, 1])
+    expect(oldest.txs.map((t) => t.hash)).toEqual([deployHash])
+    expect(oldest).toMatchObject({ firstPage: false, lastPage: true })
+    const newer = await call<Page>('ots_searchTransactionsAfter', [orchestrator, Number(deployBlock), 1])
+    expect(newer.txs.map((t) => t.hash)).toContain(runHash)
+    expect(newer.lastPage).toBe(false)
+    // The target only ever appears in internal calls and an internal creation.
+    const internal = await call<Page>('ots_searchTransactionsBefore', [target, 0, 25])
+    expect(internal.txs.map((t) => t.hash)).toEqual(await newestFirst([deployHash, runHash]))
+
+    const deployTx = await client.getTransaction({ hash: deployHash })
+    expect(await call('ots_getTransactionBySenderAndNonce', [sender.address, deployTx.nonce])).toBe(deployHash)
+    expect(await call('ots_getTransactionBySenderAndNonce', [sender.address, 999])).toBeNull()
+    expect(await call('ots_getContractCreator', [orchestrator])).toEqual({
+      hash: deployHash,
+      creator: sender.address.toLowerCase(),
+    })
+    expect(await call('ots_getContractCreator', [target])).toEqual({
+      hash: deployHash,
+      creator: orchestrator.toLowerCase(),
+    })
+    expect(await call('ots_getContractCreator', [sender.address])).toBeNull()
+  })
+
   it('answers geth errors for what cannot be traced', async () => {
     await expect(call('debug_traceTransaction', [`0x${'00'.repeat(31)}01`])).rejects.toMatchObject({
       code: -32000,
