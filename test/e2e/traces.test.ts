@@ -704,6 +704,40 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
     expect(await call('ots_getContractCreator', [sender.address])).toBeNull()
   })
 
+  it('trace_filter: block ranges, senders and recipients from the address index, paging', async () => {
+    const target = (await client.readContract({
+      address: orchestrator,
+      abi: orchestratorAbi,
+      functionName: 'target',
+    })) as Hex
+    const hexBlock = `0x${runBlock.toString(16)}`
+    expect(await call('trace_filter', [{ fromBlock: hexBlock, toBlock: hexBlock }])).toEqual(
+      await call('trace_block', [hexBlock]),
+    )
+    const toTarget = await call<ParityTrace[]>('trace_filter', [{ toAddress: [target] }])
+    const destination = (t: ParityTrace) => (t.type === 'create' ? t.result?.address : t.action.to)
+    expect(toTarget.map((t) => [t.type, t.action.callType, destination(t)])).toEqual([
+      ['create', undefined, target.toLowerCase()],
+      ['call', 'call', target.toLowerCase()],
+      ['call', 'staticcall', target.toLowerCase()],
+      ['call', 'staticcall', target.toLowerCase()],
+      ['call', 'delegatecall', target.toLowerCase()],
+    ])
+    expect(
+      await call('trace_filter', [{ fromAddress: [orchestrator], toAddress: [target, DEV_ACCOUNTS[2].address] }]),
+    ).toEqual(toTarget)
+    expect(await call('trace_filter', [{ toAddress: [target], after: 1, count: 2 }])).toEqual(toTarget.slice(1, 3))
+    const fromSender = await call<(ParityTrace & { transactionHash: string })[]>('trace_filter', [
+      { fromAddress: [sender.address] },
+    ])
+    expect(fromSender.every((t) => t.traceAddress.length === 0)).toBe(true)
+    expect(fromSender.map((t) => t.transactionHash)).toEqual(
+      expect.arrayContaining([deployHash, runHash, boomHash, transferHash]),
+    )
+    expect(await call('trace_filter', [{ fromBlock: '0xffffff' }])).toEqual([])
+    await expect(call('trace_filter', [{ toAddress: 'nope' }])).rejects.toMatchObject({ code: -32602 })
+  })
+
   it('answers geth errors for what cannot be traced', async () => {
     await expect(call('debug_traceTransaction', [`0x${'00'.repeat(31)}01`])).rejects.toMatchObject({
       code: -32000,
