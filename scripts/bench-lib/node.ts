@@ -61,6 +61,8 @@ export interface NodeProcessOptions {
   genesisFile: string
   validatorKeyFile: string
   rpcPort: number
+  /** JSON-RPC namespaces (--rpc-api); the node's default when absent. */
+  rpcApis?: string[]
 }
 
 /** A node of a generated network, started from its config file (`polis genesis` output). */
@@ -125,6 +127,7 @@ export class NodeProcess {
       opts.validatorKeyFile,
       '--log-level',
       level,
+      ...(opts.rpcApis ? ['--rpc-api', opts.rpcApis.join(',')] : []),
     ]
     return new NodeProcess(spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
   }

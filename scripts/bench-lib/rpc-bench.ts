@@ -41,6 +41,8 @@ export interface BenchChain {
   senders: string[]
   /** Numbers of the blocks that hold transactions. */
   blocksWithTxs: bigint[]
+  /** Hashes of ERC-20 transfer transactions (read from the node before the traces are measured). */
+  tokenTransfers: string[]
 }
 
 export interface RpcWorkload {
@@ -94,6 +96,22 @@ export function workloads(chain: BenchChain): RpcWorkload[] {
         if (typeof result !== 'string' || result.length !== 66) throw new Error(`balanceOf answered ${result}`)
       },
     },
+    ...(['struct logger', 'callTracer'] as const).map((tracer) => ({
+      name: `debug_traceTransaction (ERC-20 transfer, ${tracer})`,
+      call: (i: number): RpcCall => ({
+        method: 'debug_traceTransaction',
+        params: [
+          chain.tokenTransfers[(i * 7919) % chain.tokenTransfers.length],
+          ...(tracer === 'callTracer' ? [{ tracer }] : []),
+        ],
+      }),
+      check: (result: unknown) => {
+        const out = result as { structLogs?: unknown[]; calls?: unknown; type?: string }
+        if (tracer === 'callTracer' ? out.type !== 'CALL' : (out.structLogs?.length ?? 0) < 50) {
+          throw new Error(`unexpected ${tracer} trace: ${JSON.stringify(result).slice(0, 200)}`)
+        }
+      },
+    })),
     {
       name: 'eth_getBlockByNumber (full txs)',
       call: (i) => ({
@@ -106,6 +124,20 @@ export function workloads(chain: BenchChain): RpcWorkload[] {
       },
     },
   ]
+}
+
+/** Hashes of the token's transfer transactions in the first blocks that hold them (up to 200). */
+async function tokenTransfers(rpc: RpcClient, chain: BenchChain): Promise<string[]> {
+  const hashes: string[] = []
+  const token = chain.token.toLowerCase()
+  for (let n = 1n; n <= chain.head && hashes.length < 200; n++) {
+    const block = (await rpc.call('eth_getBlockByNumber', [toQuantity(n), true])) as {
+      transactions: { hash: string; to: string | null }[]
+    }
+    for (const tx of block.transactions) if (tx.to?.toLowerCase() === token) hashes.push(tx.hash)
+  }
+  if (hashes.length === 0) throw new Error('no ERC-20 transfers found to trace')
+  return hashes
 }
 
 interface Measured {
@@ -162,6 +194,7 @@ export async function runRpcBench(opts: RpcBenchOptions): Promise<string> {
     holder: bytesToHex(built.token.holder),
     senders,
     blocksWithTxs: Array.from({ length: Number(built.head) }, (_, i) => BigInt(i + 1)),
+    tokenTransfers: [],
   }
 
   const validatorKeyFile = join(opts.tempDir, 'validator.key')
@@ -174,10 +207,18 @@ export async function runRpcBench(opts: RpcBenchOptions): Promise<string> {
     const rpcPort = await freePort()
     const rpc = new RpcClient(`http://${LOOPBACK}:${rpcPort}`, 120_000)
     opts.progress(`starting a node from ${cliPath} on ${rpc.url}`)
-    const node = NodeProcess.start({ cliPath, rpcPort, datadir, genesisFile, validatorKeyFile })
+    const node = NodeProcess.start({
+      cliPath,
+      rpcPort,
+      datadir,
+      genesisFile,
+      validatorKeyFile,
+      rpcApis: ['eth', 'net', 'web3', 'debug'],
+    })
     opts.onNode(node)
     try {
       await node.waitReady(rpc, NODE_READY_TIMEOUT_MS)
+      if (chain.tokenTransfers.length === 0) chain.tokenTransfers = await tokenTransfers(rpc, chain)
       const timedMs = opts.secondsPerWorkload * 1000
       for (const workload of workloads(chain)) {
         opts.progress(`${workload.name}: warm-up, then ${opts.secondsPerWorkload} s with ${opts.concurrency} in flight`)
