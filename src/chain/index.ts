@@ -235,10 +235,11 @@ export class Chain extends EventEmitter<ChainEvents> {
         throw new BlockImportError('INVALID_STATE_ROOT', 'built block does not match the executed state')
       }
       const { receipts, touches } = result
-      const stored: StoredReceipt[] = receipts.map((r) => ({
+      const stored: StoredReceipt[] = receipts.map((r, i) => ({
         status: 'status' in r ? r.status : 1,
         cumulativeGasUsed: r.cumulativeBlockGasUsed,
         logs: r.logs,
+        txHash: block.transactions[i].hash(),
       }))
       const hash = block.hash()
       await this.blockchain.putBlock(block)

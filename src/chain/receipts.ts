@@ -8,18 +8,23 @@ export interface StoredReceipt {
   status: 0 | 1
   cumulativeGasUsed: bigint
   logs: LogTuple[]
+  /** The transaction's hash, so that logs can be served without reading and re-hashing the block's transactions. */
+  txHash: Uint8Array
 }
 
 export function encodeReceipts(receipts: StoredReceipt[]): Uint8Array {
-  return RLP.encode(receipts.map((r) => [intToBytes(r.status), bigIntToUnpaddedBytes(r.cumulativeGasUsed), r.logs]))
+  return RLP.encode(
+    receipts.map((r) => [intToBytes(r.status), bigIntToUnpaddedBytes(r.cumulativeGasUsed), r.logs, r.txHash]),
+  )
 }
 
 export function decodeReceipts(bytes: Uint8Array): StoredReceipt[] {
-  const list = RLP.decode(bytes) as unknown as [Uint8Array, Uint8Array, LogTuple[]][]
-  return list.map(([status, cumulative, logs]) => ({
+  const list = RLP.decode(bytes) as unknown as [Uint8Array, Uint8Array, LogTuple[], Uint8Array][]
+  return list.map(([status, cumulative, logs, txHash]) => ({
     status: (status.length === 0 ? 0 : bytesToInt(status)) as 0 | 1,
     cumulativeGasUsed: bytesToBigInt(cumulative),
     logs,
+    txHash,
   }))
 }
 

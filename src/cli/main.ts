@@ -5,7 +5,14 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { hexToBytes } from '@ethereumjs/util'
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { mergeConfig, type NodeConfig, parseGasCap, parseTimeout, readConfigFile } from '../config/index.js'
+import {
+  mergeConfig,
+  type NodeConfig,
+  parseGasCap,
+  parseTimeout,
+  type RpcLimitsConfig,
+  readConfigFile,
+} from '../config/index.js'
 import { createCrypto } from '../crypto/index.js'
 import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_MNEMONIC, DEV_VALIDATOR } from '../genesis/index.js'
 import { createLogger } from '../log/index.js'
@@ -128,18 +135,7 @@ function printDevWarning(): void {
 }
 
 // JSON-RPC limits and the second (admin) listener: flags, their config keys, and the node options they make.
-interface RpcLimitFlags {
-  rpcMaxBodyBytes?: number
-  rpcMaxBatchLength?: number
-  rpcMaxResponseBytes?: number
-  rpcMaxConnections?: number
-  rpcBatchConcurrency?: number
-  rpcWsMaxConcurrent?: number
-  rpcWsMaxQueued?: number
-  rpcAdminHost?: string
-  rpcAdminPort?: number
-  rpcAdminApi?: string
-}
+type RpcLimitFlags = Omit<RpcLimitsConfig, 'rpcAdminApis'> & { rpcAdminApi?: string }
 
 function parseCount(value: string): number {
   const n = Number(value)

@@ -92,19 +92,7 @@ export async function replayBlock(vm: VM, parent: Block, block: Block): Promise<
   if ((block.withdrawals?.length ?? 0) > 0) throw new Error('block has withdrawals')
   const txErrors = block.getTransactionsValidationErrors()
   if (txErrors.length > 0) throw new Error(`invalid transactions: ${txErrors.join('; ')}`)
-  const { header } = block
-  const builder = await openBuilder(vm, parent, {
-    number: header.number,
-    timestamp: header.timestamp,
-    gasLimit: header.gasLimit,
-    baseFeePerGas: header.baseFeePerGas,
-    coinbase: header.coinbase,
-    difficulty: header.difficulty,
-    mixHash: header.mixHash,
-    nonce: header.nonce,
-    extraData: header.extraData,
-    parentBeaconBlockRoot: header.parentBeaconBlockRoot,
-  })
+  const builder = await openBuilder(vm, parent, builderInputs(block))
   const collector = new TouchCollector()
   collector.attach(vm)
   try {
@@ -165,6 +153,23 @@ function headerDiff(executed: Block, received: Block): string {
     (field) => `${field} got ${ours[field]}, want ${theirs[field]}`,
   )
   return diffs.length > 0 ? diffs.join(', ') : 'header hash'
+}
+
+/** The header fields a BlockBuilder takes to make `block` again (the rest it computes). */
+export function builderInputs(block: Block): HeaderData {
+  const { header } = block
+  return {
+    number: header.number,
+    timestamp: header.timestamp,
+    gasLimit: header.gasLimit,
+    baseFeePerGas: header.baseFeePerGas,
+    coinbase: header.coinbase,
+    difficulty: header.difficulty,
+    mixHash: header.mixHash,
+    nonce: header.nonce,
+    extraData: header.extraData,
+    parentBeaconBlockRoot: header.parentBeaconBlockRoot,
+  }
 }
 
 /** A BlockBuilder on `parent` whose transaction and receipt roots come from TrieRootBuilder. */

@@ -9,6 +9,7 @@ import type { StateManagerInterface } from '@ethereumjs/common'
 import type { EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { type BlockBuilder, buildBlock as createBuilder, type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
+import { builderInputs } from './build.js'
 import { type CallLimits, type CallRequest, callBlock, makeTx, mapRunError, maxGas } from './call.js'
 import { capGas } from './limits.js'
 
@@ -94,21 +95,9 @@ interface BuilderInternals {
 }
 
 async function openBuilder(vm: VM, parent: Block, block: Block): Promise<BlockBuilder> {
-  const { header } = block
   return createBuilder(vm, {
     parentBlock: parent,
-    headerData: {
-      number: header.number,
-      timestamp: header.timestamp,
-      gasLimit: header.gasLimit,
-      baseFeePerGas: header.baseFeePerGas,
-      coinbase: header.coinbase,
-      difficulty: header.difficulty,
-      mixHash: header.mixHash,
-      nonce: header.nonce,
-      extraData: header.extraData,
-      parentBeaconBlockRoot: header.parentBeaconBlockRoot,
-    },
+    headerData: builderInputs(block),
     blockOpts: { putBlockIntoBlockchain: false, setHardfork: true },
   })
 }

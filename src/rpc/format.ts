@@ -163,18 +163,41 @@ export interface RpcLog {
   removed: false
 }
 
+/** What a log names of its block: read from the header and the stored receipts, without the block's body. */
+export interface LogBlock {
+  hash: Uint8Array
+  number: bigint
+  timestamp: bigint
+  /** The hash of the block's `txIndex`-th transaction. */
+  txHash(txIndex: number): Uint8Array
+}
+
+/** A block's LogBlock; its receipts (when stored) name the transaction hashes. */
+export function logBlockOf(
+  block: Pick<Block, 'hash' | 'header'> & { transactions?: Block['transactions'] },
+  receipts?: StoredReceipt[],
+): LogBlock {
+  const { header } = block
+  return {
+    hash: block.hash(),
+    number: header.number,
+    timestamp: header.timestamp,
+    txHash: (i) => receipts?.[i]?.txHash ?? (block.transactions as Block['transactions'])[i].hash(),
+  }
+}
+
 /** A log of the `txIndex`-th transaction of `block`; `logIndex` counts logs across the whole block. */
-export function formatLog(log: LogTuple, block: Block, txIndex: number, logIndex: number): RpcLog {
+export function formatLog(log: LogTuple, block: LogBlock, txIndex: number, logIndex: number): RpcLog {
   const [address, topics, payload] = log
   return {
     address: data(address),
     topics: topics.map(data),
     data: data(payload),
-    blockNumber: quantity(block.header.number),
-    transactionHash: data(block.transactions[txIndex].hash()),
+    blockNumber: quantity(block.number),
+    transactionHash: data(block.txHash(txIndex)),
     transactionIndex: quantity(txIndex),
-    blockHash: data(block.hash()),
-    blockTimestamp: quantity(block.header.timestamp),
+    blockHash: data(block.hash),
+    blockTimestamp: quantity(block.timestamp),
     logIndex: quantity(logIndex),
     removed: false,
   }
@@ -222,6 +245,7 @@ export function formatReceipt(
   const tx = block.transactions[index]
   const receipt = receipts[index]
   const previous = index === 0 ? 0n : receipts[index - 1].cumulativeGasUsed
+  const at = logBlockOf(block, receipts)
   return {
     blockHash: data(block.hash()),
     blockNumber: quantity(block.header.number),
@@ -230,7 +254,7 @@ export function formatReceipt(
     effectiveGasPrice: quantity(effectiveGasPrice(tx, block.header.baseFeePerGas)),
     from: addressHex(from),
     gasUsed: quantity(receipt.cumulativeGasUsed - previous),
-    logs: receipt.logs.map((log, i) => formatLog(log, block, index, firstLogIndex + i)),
+    logs: receipt.logs.map((log, i) => formatLog(log, at, index, firstLogIndex + i)),
     logsBloom: data(logsBloom(receipt.logs)),
     status: quantity(receipt.status),
     to: tx.to === undefined ? null : addressHex(tx.to),

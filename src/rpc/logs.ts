@@ -8,7 +8,7 @@ import { equalsBytes } from '@ethereumjs/util'
 import type { LogTuple, StoredReceipt } from '../chain/index.js'
 import type { MethodTable } from './dispatcher.js'
 import { ErrorCode, invalidParams, RpcError, serverError } from './errors.js'
-import { formatLog, type RpcLog } from './format.js'
+import { formatLog, type LogBlock, logBlockOf, type RpcLog } from './format.js'
 import type { RpcContext } from './options.js'
 import { type FilterObject, filterObject, LATEST, required, type TopicFilter, withParams } from './params.js'
 import { blockNumberOf } from './resolve.js'
@@ -80,11 +80,7 @@ export function createLogReader(ctx: RpcContext): LogReader {
   const matcherOf = (filter: FilterObject) =>
     new LogMatcher(crypto.keccak256, filter.address ?? [], filter.topics ?? [])
 
-  async function logsOf(block: Block, matcher: LogMatcher, out: RpcLog[]): Promise<void> {
-    collect(block, await chain.getReceipts(block.hash()), matcher, out)
-  }
-
-  function collect(block: Block, receipts: StoredReceipt[] | undefined, matcher: LogMatcher, out: RpcLog[]): void {
+  function collect(block: LogBlock, receipts: StoredReceipt[] | undefined, matcher: LogMatcher, out: RpcLog[]): void {
     if (receipts === undefined) return
     let logIndex = 0
     receipts.forEach((receipt, txIndex) => {
@@ -98,6 +94,16 @@ export function createLogReader(ctx: RpcContext): LogReader {
     })
   }
 
+  /** A candidate block's logs: its header and stored receipts are enough (the receipts name the tx hashes). */
+  async function readBlock(number: bigint): Promise<{ at: LogBlock; receipts: StoredReceipt[] } | undefined> {
+    const header = await chain.getHeaderByNumber(number)
+    if (header === undefined) return undefined
+    const receipts = await chain.getReceipts(header.hash())
+    return receipts === undefined
+      ? undefined
+      : { at: logBlockOf({ hash: () => header.hash(), header }, receipts), receipts }
+  }
+
   async function scan(filter: FilterObject, from: bigint, to: bigint, out: RpcLog[]): Promise<void> {
     const matcher = matcherOf(filter)
     const candidates = await chain.index.logBlocks({
@@ -107,13 +113,8 @@ export function createLogReader(ctx: RpcContext): LogReader {
       topics: filter.topics ?? [],
     })
     for (let start = 0; start < candidates.length; start += SCAN_CONCURRENCY) {
-      const read = await Promise.all(
-        candidates.slice(start, start + SCAN_CONCURRENCY).map(async (n) => {
-          const block = await chain.getBlockByNumber(n)
-          return { block, receipts: block && (await chain.getReceipts(block.hash())) }
-        }),
-      )
-      for (const { block, receipts } of read) if (block !== undefined) collect(block, receipts, matcher, out)
+      const read = await Promise.all(candidates.slice(start, start + SCAN_CONCURRENCY).map(readBlock))
+      for (const found of read) if (found !== undefined) collect(found.at, found.receipts, matcher, out)
     }
   }
 
@@ -123,7 +124,10 @@ export function createLogReader(ctx: RpcContext): LogReader {
       const matcher = matcherOf(filter)
       const block = await chain.getBlockByHash(filter.blockHash)
       if (block === undefined) throw serverError('unknown block')
-      if (matcher.mayMatch(block.header.logsBloom)) await logsOf(block, matcher, out)
+      if (matcher.mayMatch(block.header.logsBloom)) {
+        const receipts = await chain.getReceipts(block.hash())
+        collect(logBlockOf(block, receipts), receipts, matcher, out)
+      }
       return out
     }
     const head = chain.head.header.number

@@ -7,7 +7,16 @@ import type { SimulateBlockInput, SimulatedBlock, SimulatedCall } from '../execu
 import type { MethodTable } from './dispatcher.js'
 import { invalidParams } from './errors.js'
 import { queryLimits, toCallRequest } from './eth.js'
-import { data, formatBlock, formatLog, formatTransaction, inclusionOf, quantity, type RpcLog } from './format.js'
+import {
+  data,
+  formatBlock,
+  formatLog,
+  formatTransaction,
+  inclusionOf,
+  logBlockOf,
+  quantity,
+  type RpcLog,
+} from './format.js'
 import type { RpcContext } from './options.js'
 import { blockOverrides, stateOverrides } from './overrideParams.js'
 import { blockParam, callObject, optional, required, withParams } from './params.js'
@@ -65,10 +74,11 @@ function renderSimulatedBlock(simulated: SimulatedBlock, fullTransactions: boole
     : block.transactions.map((tx) => data(tx.hash()))
   const fields: Record<string, unknown> = formatBlock(block, block.header.extraData, transactions)
   let logIndex = 0
+  const at = logBlockOf(block)
   fields.calls = simulated.calls.map((call, txIndex) =>
     renderCall(
       call,
-      call.logs.map((log) => formatLog(log, block, txIndex, logIndex++)),
+      call.logs.map((log) => formatLog(log, at, txIndex, logIndex++)),
     ),
   )
   const sorted: Record<string, unknown> = {}

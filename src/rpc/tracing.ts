@@ -29,39 +29,30 @@ export function parseDuration(text: string): number {
 
 const flag = z.boolean().optional()
 
-/** geth's TraceConfig / TraceCallConfig fields we act on; unknown fields are ignored as geth does. */
+const traceConfigFields = {
+  tracer: z.string().optional(),
+  tracerConfig: z.record(z.string(), z.unknown()).nullish(),
+  timeout: z.string().optional(),
+  disableStack: flag,
+  disableStorage: flag,
+  enableMemory: flag,
+  enableReturnData: flag,
+  limit: z.number().int().nonnegative().optional(),
+  reexec: z.number().int().nonnegative().optional(),
+}
+
+/** geth's TraceConfig fields we act on; unknown fields are ignored as geth does. */
 export const traceConfig = z
-  .object(
-    {
-      tracer: z.string().optional(),
-      tracerConfig: z.record(z.string(), z.unknown()).nullish(),
-      timeout: z.string().optional(),
-      disableStack: flag,
-      disableStorage: flag,
-      enableMemory: flag,
-      enableReturnData: flag,
-      limit: z.number().int().nonnegative().optional(),
-      reexec: z.number().int().nonnegative().optional(),
-    },
-    { error: 'json: cannot unmarshal into Go value of type tracers.TraceConfig' },
-  )
+  .object(traceConfigFields, { error: 'json: cannot unmarshal into Go value of type tracers.TraceConfig' })
   .nullish()
 export type TraceConfig = z.output<typeof traceConfig>
 
 /** geth's TraceCallConfig: a trace config plus the state and block overrides of the call. */
 export const traceCallConfig = z
-  .object({
-    tracer: z.string().optional(),
-    tracerConfig: z.record(z.string(), z.unknown()).nullish(),
-    timeout: z.string().optional(),
-    disableStack: flag,
-    disableStorage: flag,
-    enableMemory: flag,
-    enableReturnData: flag,
-    limit: z.number().int().nonnegative().optional(),
-    stateOverrides: stateOverrides.nullish(),
-    blockOverrides: blockOverrides.nullish(),
-  })
+  .object(
+    { ...traceConfigFields, stateOverrides: stateOverrides.nullish(), blockOverrides: blockOverrides.nullish() },
+    { error: 'json: cannot unmarshal into Go value of type tracers.TraceCallConfig' },
+  )
   .nullish()
 
 const callTracerConfig = z.object({ onlyTopCall: flag, withLog: flag }).passthrough()

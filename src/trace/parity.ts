@@ -139,6 +139,19 @@ function delta(from: Hex, to: Hex): Delta {
   return from === to ? '=' : { '*': { from, to } }
 }
 
+/** Every field of `account` (and its non-zero slots) as added ('+') or removed ('-'). */
+function whole(account: AccountState, sign: '+' | '-'): AccountDiff {
+  const mark = (value: Hex) => ({ [sign]: value }) as Delta
+  const storage: Record<Hex, Delta> = {}
+  for (const [slot, value] of account.storage) if (value.some((b) => b !== 0)) storage[slot] = mark(bytesToHex(value))
+  return {
+    balance: mark(bigIntToHex(account.balance)),
+    code: mark(bytesToHex(account.code)),
+    nonce: mark(bigIntToHex(account.nonce)),
+    storage,
+  }
+}
+
 /** OpenEthereum's stateDiff of a transaction: every account it changed, field by field. */
 export function parityStateDiff(touched: StateTouched): Record<Hex, AccountDiff> {
   const out: Record<Hex, AccountDiff> = {}
@@ -147,28 +160,13 @@ export function parityStateDiff(touched: StateTouched): Record<Hex, AccountDiff>
     const was = exists(before)
     const is = exists(after)
     if (!was && !is) continue
+    // An account that came to be shows every field as added; one that ceased, as removed.
     if (!was && after !== undefined) {
-      const storage: Record<Hex, Delta> = {}
-      for (const [slot, value] of after.storage)
-        if (value.some((b) => b !== 0)) storage[slot] = { '+': bytesToHex(value) }
-      out[addr] = {
-        balance: { '+': bigIntToHex(after.balance) },
-        code: { '+': bytesToHex(after.code) },
-        nonce: { '+': bigIntToHex(after.nonce) },
-        storage,
-      }
+      out[addr] = whole(after, '+')
       continue
     }
     if (!is) {
-      const storage: Record<Hex, Delta> = {}
-      for (const [slot, value] of before.storage)
-        if (value.some((b) => b !== 0)) storage[slot] = { '-': bytesToHex(value) }
-      out[addr] = {
-        balance: { '-': bigIntToHex(before.balance) },
-        code: { '-': bytesToHex(before.code) },
-        nonce: { '-': bigIntToHex(before.nonce) },
-        storage,
-      }
+      out[addr] = whole(before, '-')
       continue
     }
     const now = after as AccountState

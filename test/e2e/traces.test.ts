@@ -66,6 +66,7 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
   let node: PolisNode
   let client: PublicClient
   let orchestrator: Hex
+  let target: Hex
   let deployHash: Hex
   let runHash: Hex
   let boomHash: Hex
@@ -94,6 +95,7 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
     deployHash = await wallet.deployContract({ abi: orchestratorAbi, bytecode })
     const deployed = await client.waitForTransactionReceipt({ hash: deployHash, timeout: 20_000 })
     orchestrator = deployed.contractAddress as Hex
+    target = (await client.readContract({ address: orchestrator, abi: orchestratorAbi, functionName: 'target' })) as Hex
     runHash = await wallet.sendTransaction({
       to: orchestrator,
       value: 5n,
@@ -193,11 +195,6 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
   it('callTracer: every frame kind, gas, values, the reverted inner call and logs', async () => {
     const receipt = await client.getTransactionReceipt({ hash: runHash })
     const tx = await client.getTransaction({ hash: runHash })
-    const target = (await client.readContract({
-      address: orchestrator,
-      abi: orchestratorAbi,
-      functionName: 'target',
-    })) as Hex
     const top = await call<CallFrame>('debug_traceTransaction', [
       runHash,
       { tracer: 'callTracer', tracerConfig: { withLog: true } },
@@ -294,11 +291,6 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
 
   it('prestateTracer: touched accounts before the transaction, and the diff', async () => {
     const before = runBlock - 1n
-    const target = (await client.readContract({
-      address: orchestrator,
-      abi: orchestratorAbi,
-      functionName: 'target',
-    })) as Hex
     const pre = await call<
       Record<
         string,
@@ -364,11 +356,6 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
 
   it('trace_transaction / trace_get / trace_block: Parity call traces', async () => {
     const tx = await client.getTransaction({ hash: runHash })
-    const target = (await client.readContract({
-      address: orchestrator,
-      abi: orchestratorAbi,
-      functionName: 'target',
-    })) as Hex
     const geth = await call<CallFrame>('debug_traceTransaction', [runHash, { tracer: 'callTracer' }])
     const traces = await call<ParityTrace[]>('trace_transaction', [runHash])
     const located = {
@@ -423,11 +410,6 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
 
   it('trace_replayTransaction / trace_replayBlockTransactions: trace and stateDiff', async () => {
     const tx = await client.getTransaction({ hash: runHash })
-    const target = (await client.readContract({
-      address: orchestrator,
-      abi: orchestratorAbi,
-      functionName: 'target',
-    })) as Hex
     const replay = await call<{ output: string; stateDiff: StateDiff; trace: unknown[]; vmTrace: null }>(
       'trace_replayTransaction',
       [runHash, ['trace', 'stateDiff']],
@@ -487,11 +469,6 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
   })
 
   it('ots_: api level, code, internal operations, trace, revert data', async () => {
-    const target = (await client.readContract({
-      address: orchestrator,
-      abi: orchestratorAbi,
-      functionName: 'target',
-    })) as Hex
     const geth = await call<CallFrame>('debug_traceTransaction', [runHash, { tracer: 'callTracer' }])
     const ephemeral = geth.calls?.[4].to
     const [me, orch, tgt] = [sender.address.toLowerCase(), orchestrator.toLowerCase(), target.toLowerCase()]
@@ -580,11 +557,6 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
   })
 
   it('debug_traceCall and trace_call trace a call on a block state, with overrides', async () => {
-    const target = (await client.readContract({
-      address: orchestrator,
-      abi: orchestratorAbi,
-      functionName: 'target',
-    })) as Hex
     const request = {
       from: sender.address,
       to: orchestrator,
@@ -643,11 +615,6 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
   })
 
   it('ots_ address history: searches before/after, sender+nonce, contract creators', async () => {
-    const target = (await client.readContract({
-      address: orchestrator,
-      abi: orchestratorAbi,
-      functionName: 'target',
-    })) as Hex
     const position = async (hash: Hex) => {
       const tx = await client.getTransaction({ hash })
       return [tx.blockNumber, tx.transactionIndex] as const
@@ -705,11 +672,6 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
   })
 
   it('trace_filter: block ranges, senders and recipients from the address index, paging', async () => {
-    const target = (await client.readContract({
-      address: orchestrator,
-      abi: orchestratorAbi,
-      functionName: 'target',
-    })) as Hex
     const hexBlock = `0x${runBlock.toString(16)}`
     expect(await call('trace_filter', [{ fromBlock: hexBlock, toBlock: hexBlock }])).toEqual(
       await call('trace_block', [hexBlock]),

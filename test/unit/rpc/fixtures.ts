@@ -71,10 +71,11 @@ export function nextBlock(
   opts: { baseFeePerGas?: bigint; gasPerTx?: bigint } = {},
 ): FakeBlock {
   const gasPerTx = opts.gasPerTx ?? 21_000n
-  const receipts: StoredReceipt[] = txs.map((_, i) => ({
+  const receipts: StoredReceipt[] = txs.map((tx, i) => ({
     status: 1,
     cumulativeGasUsed: gasPerTx * BigInt(i + 1),
     logs: logs[i] ?? [],
+    txHash: tx.hash(),
   }))
   const bloom = new Uint8Array(256)
   const allLogs = receipts.flatMap((r) => r.logs)
