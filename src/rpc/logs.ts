@@ -1,9 +1,8 @@
 /**
  * eth_getLogs: candidate blocks come from the chain's log index (src/indexes: blocks by emitter address and by topic
- * at each position), then the receipts of those blocks are read and matched exactly. Limits: toBlock - fromBlock ≤ maxLogBlockRange (geth's --rpc.rangelimit) and at most
- * maxLogResults logs per answer.
+ * at each position); their headers and stored receipts (which name the transaction hashes) are read and matched
+ * exactly. Limits: toBlock - fromBlock ≤ maxLogBlockRange (geth's --rpc.rangelimit), at most maxLogResults logs.
  */
-import type { Block } from '@ethereumjs/block'
 import { equalsBytes } from '@ethereumjs/util'
 import type { LogTuple, StoredReceipt } from '../chain/index.js'
 import type { MethodTable } from './dispatcher.js'
