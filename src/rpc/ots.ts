@@ -34,7 +34,7 @@ import {
   required,
   withParams,
 } from './params.js'
-import { findBlock, renderBlock, senderOf, stateBlock } from './resolve.js'
+import { findBlock, renderBlock, senderOf } from './resolve.js'
 import { DEFAULT_TRACE_TIMEOUT_MS, Tracing, withTimeout } from './tracing.js'
 
 /** The API level Otterscan checks for (ots_getApiLevel). */
@@ -257,7 +257,9 @@ export function otsMethods(ctx: RpcContext): MethodTable {
         : { hash: data(tx.hash()), creator: addressHex(creation.creator) }
     }),
     ots_hasCode: withParams([required(address), required(blockParam)], async (addr, param) => {
-      const block = await stateBlock(ctx, param)
+      // A block that does not exist answers null (Otterscan waits forever on an error).
+      const block = await findBlock(ctx, param)
+      if (block === undefined) return null
       const state = await execution.stateAt(block.header.stateRoot)
       return (await state.getCode(new Address(addr))).length > 0
     }),

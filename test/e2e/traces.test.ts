@@ -476,6 +476,7 @@ describe('debug_trace* (struct logger, callTracer, prestateTracer) trace_* (Pari
     expect(await call('ots_hasCode', [orchestrator, 'latest'])).toBe(true)
     expect(await call('ots_hasCode', [sender.address, 'latest'])).toBe(false)
     expect(await call('ots_hasCode', [orchestrator, '0x0'])).toBe(false)
+    expect(await call('ots_hasCode', [orchestrator, '0xffffff'])).toBeNull()
     expect(await call('ots_getInternalOperations', [runHash])).toEqual([
       { type: 0, from: orch, to: tgt, value: '0x5' },
       { type: 3, from: orch, to: ephemeral, value: '0x0' },
