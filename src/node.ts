@@ -103,6 +103,7 @@ function createTxPool(opts: NodeOptions, spec: ChainSpec, chain: Chain, executio
     { ...defaultTxPoolOptions, ...opts.txpool },
     {
       common: spec.common,
+      acceptBlobs: spec.kind === 'ethereum',
       head: () => ({
         number: chain.head.header.number,
         baseFeePerGas: chain.head.header.baseFeePerGas ?? 0n,

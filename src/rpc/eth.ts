@@ -193,7 +193,7 @@ export function ethMethods(ctx: RpcContext): MethodTable {
         return out
       },
     ),
-    // Blob transactions are refused, so the next block's blob base fee stays at its minimum; computed as geth does.
+    // QBFT chains refuse blob transactions, so their next block's blob base fee stays at its minimum; computed as geth does.
     // The base fee per gas of the next block (execution-apis).
     eth_baseFee: withParams([], () => quantity(expectedBaseFee(spec, chain.head.header))),
     eth_blobBaseFee: withParams([], () => {

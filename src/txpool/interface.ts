@@ -13,4 +13,9 @@ export interface TxPoolDeps {
   /** Account at the current head state. */
   getAccount(address: Address): Promise<AccountState>
   head(): { number: bigint; baseFeePerGas: bigint; gasLimit: bigint }
+  /**
+   * Blob transactions (EIP-4844, sent with their sidecar) are admitted once the fork allows them. QBFT city chains
+   * refuse them (no blob sidecars travel between validators); a read-only imported chain takes them as geth would.
+   */
+  acceptBlobs?: boolean
 }

@@ -1,4 +1,4 @@
-import type { TypedTransaction } from '@ethereumjs/tx'
+import { Blob4844Tx, type TypedTransaction } from '@ethereumjs/tx'
 import { type Address, bytesToHex } from '@ethereumjs/util'
 import { effectiveTip, type PooledTx, SenderTxs } from './account.js'
 import { TxPoolError } from './errors.js'
@@ -52,7 +52,8 @@ export class TxPool {
   /** Decodes with the chain's Common and admits; returns the tx hash. */
   async addRaw(raw: Uint8Array): Promise<Uint8Array> {
     const tx = decodeTransaction(raw, this.rules())
-    return this.admit(tx, raw.length)
+    // A blob transaction is sized without its sidecar (the blobs are not part of the transaction).
+    return this.admit(tx, tx instanceof Blob4844Tx ? tx.serialize().length : raw.length)
   }
 
   async add(tx: TypedTransaction): Promise<Uint8Array> {
@@ -144,7 +145,12 @@ export class TxPool {
   }
 
   private rules(): StatelessRules {
-    return { common: this.deps.common, maxTxBytes: this.opts.maxTxBytes, blockGasLimit: this.deps.head().gasLimit }
+    return {
+      common: this.deps.common,
+      maxTxBytes: this.opts.maxTxBytes,
+      blockGasLimit: this.deps.head().gasLimit,
+      acceptBlobs: this.deps.acceptBlobs ?? false,
+    }
   }
 
   private async admit(tx: TypedTransaction, size: number): Promise<Uint8Array> {

@@ -5,7 +5,12 @@
  */
 import type { Common } from '@ethereumjs/common'
 import { type NestedUint8Array, RLP } from '@ethereumjs/rlp'
-import { createTxFromRLP, paramsTx, type TypedTransaction } from '@ethereumjs/tx'
+import {
+  createBlob4844TxFromSerializedNetworkWrapper,
+  createTxFromRLP,
+  paramsTx,
+  type TypedTransaction,
+} from '@ethereumjs/tx'
 import { bytesToBigInt } from '@ethereumjs/util'
 import { TxPoolError } from './errors.js'
 
@@ -34,6 +39,8 @@ export interface StatelessRules {
   common: Common
   maxTxBytes: number
   blockGasLimit: bigint
+  /** Blob transactions may be admitted (see TxPoolDeps.acceptBlobs). */
+  acceptBlobs?: boolean
 }
 
 /** The EIP-7825 per-transaction gas cap (2^24); the tx params may not be loaded into the node's Common. */
@@ -45,10 +52,11 @@ export function maxTransactionGasLimit(common: Common): bigint {
   }
 }
 
-export function checkTxType(type: number, common: Common): void {
-  if (type === TYPE_BLOB) throw new TxPoolError('BLOB_NOT_SUPPORTED')
+export function checkTxType(type: number, common: Common, acceptBlobs = false): void {
+  if (type === TYPE_BLOB && !acceptBlobs) throw new TxPoolError('BLOB_NOT_SUPPORTED')
   const supported =
     type === TYPE_LEGACY ||
+    (type === TYPE_BLOB && common.isActivatedEIP(4844)) ||
     (type === TYPE_ACCESS_LIST && common.isActivatedEIP(2930)) ||
     (type === TYPE_FEE_MARKET && common.isActivatedEIP(1559)) ||
     (type === TYPE_SET_CODE && common.isActivatedEIP(7702))
@@ -58,7 +66,7 @@ export function checkTxType(type: number, common: Common): void {
 /** Signature presence, type, chain id, size, gas limits and tip vs fee cap. */
 export function checkEnvelope(env: TxEnvelope, rules: StatelessRules): void {
   if (!env.signed) throw new TxPoolError('INVALID_SENDER', 'missing or malformed signature')
-  checkTxType(env.type, rules.common)
+  checkTxType(env.type, rules.common, rules.acceptBlobs)
   const chainId = rules.common.chainId()
   if (env.chainId !== undefined && env.chainId !== chainId) {
     throw new TxPoolError('INVALID_CHAIN_ID', `have ${env.chainId} want ${chainId}`)
@@ -161,9 +169,11 @@ const SIGNATURE_ERROR = /signature|s-value|yParity|v = |v value/i
 export function decodeTransaction(raw: Uint8Array, rules: StatelessRules): TypedTransaction {
   if (raw.length === 0) throw invalidRlp('empty input')
   const type = raw[0] <= 0x7f ? raw[0] : TYPE_LEGACY
-  checkTxType(type, rules.common)
+  checkTxType(type, rules.common, rules.acceptBlobs)
   if (type === TYPE_LEGACY && raw[0] < 0xc0) throw invalidRlp('expected input list for legacy transaction')
   try {
+    // A blob transaction arrives with its sidecar (blobs, commitments, KZG proofs), which is verified here.
+    if (type === TYPE_BLOB) return createBlob4844TxFromSerializedNetworkWrapper(raw, { common: rules.common })
     return createTxFromRLP(raw, { common: rules.common })
   } catch (err) {
     if (err instanceof TxPoolError) throw err

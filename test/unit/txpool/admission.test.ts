@@ -1,9 +1,10 @@
 import { Hardfork } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { bigIntToUnpaddedBytes, concatBytes, ecrecover } from '@ethereumjs/util'
+import { bigIntToUnpaddedBytes, bytesToHex, concatBytes, ecrecover, hexToBytes } from '@ethereumjs/util'
 import { describe, expect, it } from 'vitest'
-import { TxPoolError, type TxPoolErrorCode } from '../../../src/txpool/index.js'
+import { defaultTxPoolOptions, TxPool, TxPoolError, type TxPoolErrorCode } from '../../../src/txpool/index.js'
+import { fixtureCommon, readIoFile } from '../../helpers/executionApis.js'
 import { addressOf, customCommon, ETHER, FakeChain, feeMarketTx, GWEI, legacyTx, privateKey } from './helpers.js'
 
 const alice = privateKey(1)
@@ -60,6 +61,30 @@ describe('txpool admission errors', () => {
     })
     await expectRejected(pool.addRaw(badYParity), 'INVALID_SENDER', 'invalid sender')
     expect(pool.stats()).toEqual({ pending: 0, queued: 0 })
+  })
+
+  it('admits a blob transaction with a valid sidecar where blobs are accepted (not on QBFT chains)', async () => {
+    // The rpc-compat fixture's blob transaction, on the fixture chain at its BPO2 head.
+    const raw = hexToBytes(
+      readIoFile('eth_sendRawTransaction', 'send-blob-tx').exchanges[0].request.params?.[0] as `0x${string}`,
+    )
+    const chainCommon = fixtureCommon()
+    chainCommon.setHardforkBy({ blockNumber: 54n, timestamp: 540n })
+    const chain = new FakeChain(chainCommon)
+    chain.head = { number: 54n, baseFeePerGas: 27_399_063n, gasLimit: 200_000_000n }
+    const accepting = new TxPool(defaultTxPoolOptions, { ...chain.deps(), acceptBlobs: true })
+    expect(bytesToHex(await accepting.addRaw(raw))).toBe(
+      '0x05d85f6a761cac82cfdf06dd168952838ac452b10641aabccdfdad46e03d2f0b',
+    )
+    // A corrupted KZG proof fails the sidecar check.
+    const tampered = raw.slice()
+    tampered[tampered.length - 10] ^= 0xff
+    await expectRejected(
+      new TxPool(defaultTxPoolOptions, { ...chain.deps(), acceptBlobs: true }).addRaw(tampered),
+      'INVALID_RLP',
+      'rlp',
+    )
+    await expectRejected(chain.pool().addRaw(raw), 'BLOB_NOT_SUPPORTED', 'blob transactions are not supported')
   })
 
   it('BLOB_NOT_SUPPORTED for type 3, TX_TYPE_NOT_SUPPORTED for unknown or inactive types', async () => {
