@@ -15,13 +15,13 @@ import {
   VoteProposer,
   validatorsInHeader,
 } from './consensus/qbft/index.js'
-import { createCrypto } from './crypto/index.js'
+import { type Crypto, createCrypto } from './crypto/index.js'
 import type { Database } from './db/index.js'
 import type { Execution } from './execution/index.js'
 import type { ChainSpec } from './genesis/index.js'
 import type { Logger } from './log/index.js'
 import { Network, type NetworkOptions, TOPICS } from './net/index.js'
-import { attachConsensus, openChain } from './open.js'
+import { attachConsensus, attachEthereumRules, openChain } from './open.js'
 import {
   checkRpcOptions,
   defaultRpcAdminOptions,
@@ -98,6 +98,24 @@ function roundStateJson(engine: QbftEngine): Record<string, unknown> {
   }
 }
 
+function createTxPool(opts: NodeOptions, spec: ChainSpec, chain: Chain, execution: Execution): TxPool {
+  return new TxPool(
+    { ...defaultTxPoolOptions, ...opts.txpool },
+    {
+      common: spec.common,
+      head: () => ({
+        number: chain.head.header.number,
+        baseFeePerGas: chain.head.header.baseFeePerGas ?? 0n,
+        gasLimit: chain.head.header.gasLimit,
+      }),
+      getAccount: async (address) => {
+        const account = await (await execution.stateAt(chain.head.header.stateRoot)).getAccount(address)
+        return { nonce: account?.nonce ?? 0n, balance: account?.balance ?? 0n }
+      },
+    },
+  )
+}
+
 export class PolisNode {
   private constructor(
     readonly spec: ChainSpec,
@@ -105,7 +123,8 @@ export class PolisNode {
     readonly chain: Chain,
     readonly execution: Execution,
     readonly txpool: TxPool,
-    readonly engine: QbftEngine,
+    /** Undefined on a chain of kind 'ethereum' (served read-only, no consensus). */
+    readonly engine: QbftEngine | undefined,
     readonly rpc: RpcServer,
     /** The second listener (`rpcAdmin`), when configured. */
     readonly adminRpc: RpcServer | undefined,
@@ -136,23 +155,28 @@ export class PolisNode {
     const { spec, db, chain, execution } = await openChain(opts.datadir, opts.genesisFile, crypto)
     try {
       const log = opts.log
+      if (spec.kind === 'ethereum') {
+        if (opts.p2p) {
+          throw new Error(
+            'networking is for QBFT chains: a chain of another kind is imported from a block file (polis import) and served read-only',
+          )
+        }
+        if (opts.validatorKey) throw new Error('a validator key is for QBFT chains; this genesis has no config.qbft')
+        attachEthereumRules({ chain, execution })
+        return await PolisNode.startReadOnly(opts, {
+          spec,
+          db,
+          chain,
+          execution,
+          crypto,
+          log,
+          rpcOptions,
+          adminRpcOptions,
+        })
+      }
       const { validators, rules } = attachConsensus({ spec, chain, execution }, crypto)
       const votes = new VoteProposer()
-      const txpool = new TxPool(
-        { ...defaultTxPoolOptions, ...opts.txpool },
-        {
-          common: spec.common,
-          head: () => ({
-            number: chain.head.header.number,
-            baseFeePerGas: chain.head.header.baseFeePerGas ?? 0n,
-            gasLimit: chain.head.header.gasLimit,
-          }),
-          getAccount: async (address) => {
-            const account = await (await execution.stateAt(chain.head.header.stateRoot)).getAccount(address)
-            return { nonce: account?.nonce ?? 0n, balance: account?.balance ?? 0n }
-          },
-        },
-      )
+      const txpool = createTxPool(opts, spec, chain, execution)
       const network = opts.p2p
         ? await Network.create(opts.p2p, {
             privateKey: opts.validatorKey ?? (await nodeKey(opts.datadir)),
@@ -266,11 +290,68 @@ export class PolisNode {
     }
   }
 
+  /**
+   * A chain of kind 'ethereum': its blocks come from `polis import`; the node serves them over JSON-RPC (transactions
+   * sent to it wait in the pool: nothing seals blocks).
+   */
+  private static async startReadOnly(
+    opts: NodeOptions,
+    parts: {
+      spec: ChainSpec
+      db: Database
+      chain: Chain
+      execution: Execution
+      crypto: Crypto
+      log: Logger
+      rpcOptions: RpcOptions
+      adminRpcOptions: RpcOptions | undefined
+    },
+  ): Promise<PolisNode> {
+    const { spec, db, chain, execution, crypto, log } = parts
+    const txpool = createTxPool(opts, spec, chain, execution)
+    const rpcDeps: RpcDeps = {
+      spec,
+      chain,
+      execution,
+      txpool,
+      crypto,
+      clientVersion: CLIENT_VERSION,
+      coinbase: undefined,
+      log: log.child({ module: 'rpc' }),
+    }
+    const rpc = await RpcServer.start(parts.rpcOptions, rpcDeps)
+    let adminRpc: RpcServer | undefined
+    try {
+      adminRpc = parts.adminRpcOptions && (await RpcServer.start(parts.adminRpcOptions, rpcDeps))
+    } catch (e) {
+      await rpc.close()
+      throw e
+    }
+    log.info(
+      { chainId: Number(spec.chainId), head: Number(chain.head.header.number), rpc: rpc.url, datadir: opts.datadir },
+      'node started (read-only chain: no consensus)',
+    )
+    return new PolisNode(
+      spec,
+      db,
+      chain,
+      execution,
+      txpool,
+      undefined,
+      rpc,
+      adminRpc,
+      undefined,
+      undefined,
+      undefined,
+      log,
+    )
+  }
+
   async stop(): Promise<void> {
     await this.rpc.close()
     await this.adminRpc?.close()
     await this.sync?.stop()
-    await this.engine.stop()
+    await this.engine?.stop()
     this.txBatcher?.stop()
     await this.network?.stop()
     await this.db.close()

@@ -1,10 +1,11 @@
 import { mkdir } from 'node:fs/promises'
 import { Chain } from './chain/index.js'
+import { EthereumRules } from './consensus/ethereum/index.js'
 import { headerView, QbftRules, ValidatorProvider } from './consensus/qbft/index.js'
 import type { Crypto } from './crypto/index.js'
 import { Database } from './db/index.js'
 import { defaultExecutionOptions, Execution } from './execution/index.js'
-import { type ChainSpec, readGenesisFile } from './genesis/index.js'
+import { type ChainSpec, qbftParams, readGenesisFile } from './genesis/index.js'
 
 /** Opens the data directory on a genesis: the database, chain and head state (used by `run` and `init`). */
 export async function openChain(
@@ -25,6 +26,7 @@ export async function openChain(
       genesisState: spec.genesisState,
       genesisStateRoot,
       headStateRoot: chain.head.header.stateRoot,
+      blockExecution: spec.kind === 'ethereum' ? 'library' : 'replay',
     })
     await db.commit()
     return { spec, db, chain, execution }
@@ -32,6 +34,16 @@ export async function openChain(
     await db.close()
     throw e
   }
+}
+
+/**
+ * Gives a chain of kind 'ethereum' (imported from a block file, never sealed here) its block rules: @ethereumjs's
+ * header, ommer and body checks plus the difficulty rule.
+ */
+export function attachEthereumRules(opened: { chain: Chain; execution: Execution }): { rules: EthereumRules } {
+  const rules = new EthereumRules()
+  opened.chain.attach(opened.execution, rules)
+  return { rules }
 }
 
 /**
@@ -44,7 +56,7 @@ export function attachConsensus(
 ): { validators: ValidatorProvider; rules: QbftRules } {
   const { spec, chain, execution } = opened
   const validators = new ValidatorProvider(
-    { epochLength: spec.qbft.epochLength },
+    { epochLength: qbftParams(spec).epochLength },
     {
       getHeader: async (number) => {
         const header = await chain.getHeaderByNumber(number)
@@ -53,7 +65,7 @@ export function attachConsensus(
     },
   )
   chain.on('block', ({ block }) => validators.onBlockImported(headerView(block.header)))
-  const rules = new QbftRules(spec.qbft, crypto, validators)
+  const rules = new QbftRules(qbftParams(spec), crypto, validators)
   chain.attach(execution, rules)
   return { validators, rules }
 }

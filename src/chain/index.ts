@@ -30,7 +30,8 @@ export type { LogTuple, Seals, StoredReceipt, TxLocation } from './receipts.js'
 /** A block as the chain stores it (header in its hashing form) plus the QBFT seal data kept beside it. */
 export interface SealedBlock {
   block: Block
-  seals: Seals
+  /** QBFT round and committed seals; absent on chains of kind 'ethereum' (their blocks carry their own proof). */
+  seals?: Seals
 }
 
 /** Consensus-specific header and seal rules, provided by the consensus engine. */
@@ -222,7 +223,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const parent = this.headBlock
     const { db } = this.deps
     try {
-      this.validateHeader(block, parent)
+      await this.validateHeader(block, parent)
       await rules.validateBlock(sealed, parent)
       let result = executed
       if (result === undefined) {
@@ -243,7 +244,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       }))
       const hash = block.hash()
       await this.blockchain.putBlock(block)
-      db.put(Prefix.Seals, hash, encodeSeals(sealed.seals))
+      if (sealed.seals) db.put(Prefix.Seals, hash, encodeSeals(sealed.seals))
       db.put(Prefix.Receipts, hash, encodeReceipts(stored))
       block.transactions.forEach((tx: TypedTransaction, index) => {
         db.put(Prefix.TxLookup, tx.hash(), encodeTxLocation({ blockNumber: block.header.number, index }))
@@ -263,7 +264,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /** Rules every Ethereum chain applies, independent of consensus. */
-  private validateHeader(block: Block, parent: Block): void {
+  private async validateHeader(block: Block, parent: Block): Promise<void> {
     const { header } = block
     const number = header.number
     if (number <= parent.header.number) {
@@ -287,6 +288,16 @@ export class Chain extends EventEmitter<ChainEvents> {
         'INVALID_TIMESTAMP',
         `block ${number} timestamp ${header.timestamp} is not after its parent's ${parent.header.timestamp}`,
       )
+    }
+    if (this.deps.spec.kind === 'ethereum') {
+      // Another Ethereum chain: @ethereumjs checks the header against its parent as that chain's forks require (gas
+      // limit, base fee, blob gas), the ommers, and the body against the header.
+      try {
+        await this.blockchain.validateBlock(block)
+      } catch (e) {
+        throw new BlockImportError('INVALID_HEADER', (e as Error).message.replace(/ \(block number=.*$/s, ''))
+      }
+      return
     }
     try {
       header.validateGasLimit(parent.header)
@@ -313,7 +324,9 @@ export class Chain extends EventEmitter<ChainEvents> {
 /** The base fee the block after `parent` must carry under the chain's fee rule. */
 export function expectedBaseFee(spec: ChainSpec, parent: BlockHeader): bigint {
   if (spec.baseFeeMode === 'zero') return 0n
-  if (spec.baseFeeMode === 'fixed') return spec.genesisHeader.baseFeePerGas
+  if (spec.baseFeeMode === 'fixed') return spec.genesisHeader.baseFeePerGas ?? 0n
+  // The first London block of a chain that started before London (kind 'ethereum').
+  if (parent.baseFeePerGas === undefined) return BigInt(spec.common.param('initialBaseFee'))
   return parent.calcNextBaseFee()
 }
 

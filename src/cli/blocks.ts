@@ -1,12 +1,14 @@
 /**
- * `polis export` / `polis import`: a chain as concatenated RLP blocks (geth's and Besu's export format). Blocks are
- * written sealed (extraData with round and committed seals), so an import checks every seal and executes every
- * block exactly as a block from a peer.
+ * `polis export` / `polis import`: a chain as concatenated RLP blocks (geth's and Besu's export format). QBFT blocks
+ * are written sealed (extraData with round and committed seals), so an import checks every seal and executes every
+ * block exactly as a block from a peer. A chain of kind 'ethereum' (e.g. Ethereum's test chains) is read as geth
+ * writes it: plain blocks, validated and executed by that chain's own rules.
  */
 
 import { once } from 'node:events'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
+import { createBlockFromRLP } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
 import { bytesToHex, equalsBytes } from '@ethereumjs/util'
 import type { Chain, SealedBlock } from '../chain/index.js'
@@ -149,7 +151,10 @@ export async function importBlocks(
     if (!Array.isArray(header)) throw new BlockFileError(`item ${index} of the file is not a block`)
     let sealed: SealedBlock
     try {
-      sealed = decodeSealedBlock(bytes, spec.common)
+      sealed =
+        spec.kind === 'ethereum'
+          ? { block: createBlockFromRLP(bytes, { common: spec.common, setHardfork: true }) }
+          : decodeSealedBlock(bytes, spec.common)
     } catch (e) {
       throw new BlockFileError(`item ${index} of the file: ${(e as Error).message}`)
     }

@@ -17,7 +17,7 @@ import { createCrypto } from '../crypto/index.js'
 import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_MNEMONIC, DEV_VALIDATOR } from '../genesis/index.js'
 import { createLogger } from '../log/index.js'
 import { type NodeOptions, PolisNode } from '../node.js'
-import { attachConsensus, openChain } from '../open.js'
+import { attachConsensus, attachEthereumRules, openChain } from '../open.js'
 import { describeProgress, exportBlocks, importBlocks, type Progress } from './blocks.js'
 import { generateNetwork } from './genesis.js'
 
@@ -86,7 +86,8 @@ async function importCommand(file: string, opts: { datadir: string; genesis?: st
   const { spec, chain, db } = opened
   const progress = progressPrinter('imported')
   try {
-    attachConsensus(opened, crypto)
+    if (spec.kind === 'ethereum') attachEthereumRules(opened)
+    else attachConsensus(opened, crypto)
     const result = await importBlocks(
       resolve(file),
       { spec, chain, crypto, importBlock: (sealed) => chain.importBlock(sealed) },

@@ -12,7 +12,14 @@ import { Caches, CacheType, getMerkleStateProof, MerkleStateManager, type Proof 
 import { paramsTx, type TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
 import { bytesToHex, equalsBytes } from '@ethereumjs/util'
-import { createVM, paramsVM, type RunTxResult, type TxReceipt, type VM } from '@ethereumjs/vm'
+import {
+  createVM,
+  paramsVM,
+  type RunTxResult,
+  runBlock as runLibraryBlock,
+  type TxReceipt,
+  type VM,
+} from '@ethereumjs/vm'
 import { type Database, Prefix } from '../db/index.js'
 import { type AccessListResult, createAccessListOnState } from './accessList.js'
 import { type BuiltBlock, buildBlock, replayBlock } from './build.js'
@@ -34,7 +41,7 @@ import {
 } from './overrides.js'
 import { installParamsMemo } from './paramsMemo.js'
 import { type SimulatedBlock, type SimulateOptions, simulateOnState } from './simulate.js'
-import type { TxTouches } from './touches.js'
+import { TouchCollector, type TxTouches } from './touches.js'
 import { type BlockTraceOptions, type TxTracer, traceBlockOnState, traceCallOnState } from './trace.js'
 
 export type { AccessListResult } from './accessList.js'
@@ -99,6 +106,12 @@ export interface ExecutionDeps {
   common: Common
   db: Database
   blockchain: Blockchain
+  /**
+   * How received blocks are executed: 'replay' builds them again with the block builder (QBFT chains: no rewards,
+   * no ommers, no withdrawals); 'library' runs @ethereumjs's runBlock, which applies the chain's own rules (block and
+   * ommer rewards, withdrawals, system calls), for chains of kind 'ethereum'. Default 'replay'.
+   */
+  blockExecution?: 'replay' | 'library'
 }
 
 export interface AccountInfo {
@@ -223,12 +236,45 @@ export class Execution {
     try {
       if (!equalsBytes(parentStateRoot, this.headStateRoot)) await this.reset(parentStateRoot)
       this.vm.common.setHardforkBy({ blockNumber: block.header.number, timestamp: block.header.timestamp })
-      const { receipts, touches } = await replayBlock(this.vm, parent, block)
+      const { receipts, touches } =
+        this.deps.blockExecution === 'library'
+          ? await this.runWithLibrary(block)
+          : await replayBlock(this.vm, parent, block)
       this.headStateRoot = block.header.stateRoot
       return { receipts, touches }
     } catch (e) {
       await this.reset(parentStateRoot)
       throw new ExecutionError('INVALID_BLOCK', (e as Error).message.replace(/ \(block number=.*$/s, ''))
+    }
+  }
+
+  /**
+   * @ethereumjs's runBlock on the head state (which is the parent's): it checks every root the header commits to;
+   * the transactions' internal calls are collected for the address index as a build collects them.
+   */
+  private async runWithLibrary(block: Block): Promise<ExecutedBlock> {
+    const collector = new TouchCollector()
+    const touches: TxTouches[] = []
+    const begin = () => collector.begin()
+    const end = () => {
+      touches.push(collector.end())
+    }
+    collector.attach(this.vm)
+    this.vm.events.on('beforeTx', begin)
+    this.vm.events.on('afterTx', end)
+    try {
+      const result = await runLibraryBlock(this.vm, {
+        block,
+        setHardfork: true,
+        skipBlockValidation: true,
+        skipHardForkValidation: true,
+        clearCache: false,
+      })
+      return { receipts: result.receipts, touches }
+    } finally {
+      this.vm.events.off('beforeTx', begin)
+      this.vm.events.off('afterTx', end)
+      collector.detach()
     }
   }
 

@@ -33,12 +33,21 @@ export interface QbftParams {
 /** 'eip1559' = the usual London rule; 'zero' = base fee always 0 (gas-free chains); 'fixed' = genesis base fee forever. */
 export type BaseFeeMode = 'eip1559' | 'zero' | 'fixed'
 
+/**
+ * 'qbft': a city chain sealed by QBFT validators (config.qbft). 'ethereum': any other Ethereum chain (ethash, merged
+ * to proof of stake, ...) that a node imports from a block file and serves read-only: rewards, difficulty and fork
+ * rules are @ethereumjs's for that chain; no consensus runs.
+ */
+export type ChainKind = 'qbft' | 'ethereum'
+
 export interface ChainSpec {
   readonly json: GenesisJson
+  readonly kind: ChainKind
   readonly chainId: bigint
   readonly common: Common
   readonly genesisState: GenesisState
-  readonly qbft: QbftParams
+  /** QBFT parameters (kind 'qbft' only). */
+  readonly qbft: QbftParams | undefined
   readonly baseFeeMode: BaseFeeMode
   /** Header fields of block 0 as the genesis file states them (state root and fork fields are derived). */
   readonly genesisHeader: {
@@ -49,9 +58,19 @@ export interface ChainSpec {
     extraData: Uint8Array
     mixHash: Uint8Array
     coinbase: Uint8Array
-    baseFeePerGas: bigint
+    /** Undefined when London is not active at genesis (kind 'ethereum'). */
+    baseFeePerGas: bigint | undefined
   }
 }
+
+/** The QBFT parameters of a QBFT chain; throws for any other kind. */
+export function qbftParams(spec: ChainSpec): QbftParams {
+  if (spec.qbft === undefined) throw new GenesisError('this chain is not a QBFT chain (its genesis has no config.qbft)')
+  return spec.qbft
+}
+
+/** Blob gas of one blob (EIP-4844), the unit of blobSchedule targets and maxima. */
+const BLOB_GAS_PER_BLOB = 131_072
 
 export class GenesisError extends Error {
   override readonly name = 'GenesisError'
@@ -70,16 +89,24 @@ export function parseGenesis(input: unknown, customCrypto?: CustomCrypto): Chain
   if (!parsed.success) throw new GenesisError(`invalid genesis: ${zodMessage(parsed.error)}`)
   const json = parsed.data
   const config = json.config as Record<string, unknown>
-  if (config.clique !== undefined || config.ibft2 !== undefined || config.ethash !== undefined) {
-    throw new GenesisError('invalid genesis: only QBFT chains are supported (config.qbft), not clique/ibft2/ethash')
+  if (config.clique !== undefined || config.ibft2 !== undefined) {
+    throw new GenesisError('invalid genesis: clique and ibft2 chains are not supported (QBFT: config.qbft)')
+  }
+  const kind: ChainKind = json.config.qbft !== undefined ? 'qbft' : 'ethereum'
+  if (kind === 'qbft' && config.ethash !== undefined) {
+    throw new GenesisError('invalid genesis: config.qbft and config.ethash are mutually exclusive')
   }
   if (config.zeroBaseFee === true && config.fixedBaseFee === true) {
     throw new GenesisError('invalid genesis: config.zeroBaseFee and config.fixedBaseFee are mutually exclusive')
   }
+  if (kind === 'ethereum' && (config.zeroBaseFee === true || config.fixedBaseFee === true)) {
+    throw new GenesisError('invalid genesis: zeroBaseFee and fixedBaseFee are QBFT chain options')
+  }
   const baseFeeMode: BaseFeeMode =
     config.zeroBaseFee === true ? 'zero' : config.fixedBaseFee === true ? 'fixed' : 'eip1559'
-  const baseFeePerGas =
-    baseFeeMode === 'zero' ? 0n : json.baseFeePerGas !== undefined ? toBigInt(json.baseFeePerGas) : 1_000_000_000n
+  const statedBaseFee = json.baseFeePerGas === undefined || json.baseFeePerGas === null ? undefined : json.baseFeePerGas
+  const qbftBaseFee =
+    baseFeeMode === 'zero' ? 0n : statedBaseFee !== undefined ? toBigInt(statedBaseFee) : 1_000_000_000n
 
   // parseGethGenesis wants hex strings where the schema allowed numbers.
   const normalized = {
@@ -88,7 +115,12 @@ export function parseGenesis(input: unknown, customCrypto?: CustomCrypto): Chain
     timestamp: toHexQuantity(json.timestamp),
     gasLimit: toHexQuantity(json.gasLimit),
     difficulty: toHexQuantity(json.difficulty),
-    baseFeePerGas: bigIntToHex(baseFeePerGas),
+    baseFeePerGas:
+      kind === 'qbft'
+        ? bigIntToHex(qbftBaseFee)
+        : statedBaseFee === undefined
+          ? undefined
+          : toHexQuantity(statedBaseFee),
     mixHash: json.mixHash ?? `0x${'00'.repeat(32)}`,
     coinbase: json.coinbase ?? `0x${'00'.repeat(20)}`,
   }
@@ -98,14 +130,24 @@ export function parseGenesis(input: unknown, customCrypto?: CustomCrypto): Chain
   } catch (e) {
     throw new GenesisError(`invalid genesis: ${(e as Error).message}`)
   }
-  // A post-merge fork schedule makes parseGethGenesis insert `paris`, whose built-in entry switches consensus to
-  // PoS. Keep only its EIP-4399 (PREVRANDAO) so the chain keeps its own (QBFT) consensus.
-  chainConfig.customHardforks = { ...(chainConfig.customHardforks ?? {}), [Hardfork.Paris]: { eips: [4399] } }
-  // QBFT is a consensus type of its own to @ethereumjs. Not 'pow': that pays the coinbase a block reward, and a zero
-  // reward still creates an empty coinbase account that the next block's EIP-161 cleanup deletes only if the same VM
-  // ran the previous block, so a restarted or block-building node reached another state root. Not 'poa': that
-  // credits tips to a Clique signer recovered from extraData. Besu pays no reward and creates no account.
-  chainConfig.consensus = { type: 'qbft', algorithm: 'qbft' } as unknown as typeof chainConfig.consensus
+  // parseGethGenesis turns blobSchedule into targetBlobGasPerBlock/maxBlobGasPerBlock, but @ethereumjs reads BPO forks'
+  // schedule from `target` and `max` (blob counts): give BPO forks both, or their own schedule is missing.
+  for (const [name, fork] of Object.entries(chainConfig.customHardforks ?? {})) {
+    const params = (fork as { params?: Record<string, number> }).params
+    if (!name.startsWith('bpo') || params?.targetBlobGasPerBlock === undefined) continue
+    params.target = params.targetBlobGasPerBlock / BLOB_GAS_PER_BLOB
+    params.max = (params.maxBlobGasPerBlock ?? 0) / BLOB_GAS_PER_BLOB
+  }
+  if (kind === 'qbft') {
+    // A post-merge fork schedule makes parseGethGenesis insert `paris`, whose built-in entry switches consensus to
+    // PoS. Keep only its EIP-4399 (PREVRANDAO) so the chain keeps its own (QBFT) consensus.
+    chainConfig.customHardforks = { ...(chainConfig.customHardforks ?? {}), [Hardfork.Paris]: { eips: [4399] } }
+    // QBFT is a consensus type of its own to @ethereumjs. Not 'pow': that pays the coinbase a block reward, and a
+    // zero reward still creates an empty coinbase account that the next block's EIP-161 cleanup deletes only if the
+    // same VM ran the previous block, so a restarted or block-building node reached another state root. Not 'poa':
+    // that credits tips to a Clique signer recovered from extraData. Besu pays no reward and creates no account.
+    chainConfig.consensus = { type: 'qbft', algorithm: 'qbft' } as unknown as typeof chainConfig.consensus
+  }
   const common = new Common({
     chain: chainConfig,
     hardfork: (chainConfig as { hardfork?: string }).hardfork ?? Hardfork.London,
@@ -114,9 +156,17 @@ export function parseGenesis(input: unknown, customCrypto?: CustomCrypto): Chain
   const genesisTimestamp = toBigInt(json.timestamp)
   // Forks scheduled after genesis activate later; the Common starts at the fork active at block 0.
   common.setHardforkBy({ blockNumber: 0n, timestamp: genesisTimestamp })
-  if (!common.gteHardfork(Hardfork.London)) {
+  if (kind === 'qbft' && !common.gteHardfork(Hardfork.London)) {
     throw new GenesisError('invalid genesis: londonBlock must be 0 (EIP-1559 fees are required)')
   }
+  const baseFeePerGas =
+    kind === 'qbft'
+      ? qbftBaseFee
+      : common.isActivatedEIP(1559)
+        ? statedBaseFee !== undefined
+          ? toBigInt(statedBaseFee)
+          : BigInt(common.param('initialBaseFee'))
+        : undefined
 
   const genesisState: GenesisState = {}
   for (const [address, account] of Object.entries(json.alloc)) {
@@ -136,10 +186,11 @@ export function parseGenesis(input: unknown, customCrypto?: CustomCrypto): Chain
 
   return {
     json,
+    kind,
     chainId: BigInt(json.config.chainId),
     common,
     genesisState,
-    qbft: {
+    qbft: json.config.qbft && {
       blockPeriodSeconds: json.config.qbft.blockperiodseconds,
       epochLength: json.config.qbft.epochlength,
       requestTimeoutSeconds: json.config.qbft.requesttimeoutseconds,

@@ -16,7 +16,7 @@ export const genesisSchema = z.object({
   config: z
     .object({
       chainId: z.number().int().positive(),
-      qbft: qbftSchema,
+      qbft: qbftSchema.optional(),
       zeroBaseFee: z.boolean().optional(),
       fixedBaseFee: z.boolean().optional(),
     })
@@ -25,9 +25,9 @@ export const genesisSchema = z.object({
   timestamp: decimalOrHex.default('0x0'),
   gasLimit: decimalOrHex,
   difficulty: decimalOrHex.default('0x1'),
-  mixHash: hexData.optional(),
-  coinbase: address.optional(),
-  baseFeePerGas: decimalOrHex.optional(),
+  mixHash: hexData.nullish(),
+  coinbase: address.nullish(),
+  baseFeePerGas: decimalOrHex.nullish(),
   extraData: hexData,
   alloc: z.record(
     z.string(),

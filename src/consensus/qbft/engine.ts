@@ -11,7 +11,7 @@ import { type Chain, expectedBaseFee, type SealedBlock } from '../../chain/index
 import type { Crypto } from '../../crypto/index.js'
 import { type Database, Prefix } from '../../db/index.js'
 import type { ExecutedBlock, Execution } from '../../execution/index.js'
-import type { ChainSpec } from '../../genesis/index.js'
+import { type ChainSpec, qbftParams } from '../../genesis/index.js'
 import { ISTANBUL_MIX_HASH, QBFT_DIFFICULTY } from './constants.js'
 import { encodeExtraData } from './extraData.js'
 import { step } from './machine.js'
@@ -114,7 +114,7 @@ export class QbftEngine {
   }
 
   get requestTimeoutSeconds(): number {
-    return this.deps.spec.qbft.requestTimeoutSeconds
+    return qbftParams(this.deps.spec).requestTimeoutSeconds
   }
 
   async start(): Promise<void> {
@@ -241,7 +241,7 @@ export class QbftEngine {
         validators: set,
         localAddress: this.address ?? new Uint8Array(20),
         previousProposer: parent.header.number === 0n ? undefined : parent.header.coinbase.bytes,
-        requestTimeoutMs: spec.qbft.requestTimeoutSeconds * 1000,
+        requestTimeoutMs: qbftParams(spec).requestTimeoutSeconds * 1000,
         maxRoundTimeoutMs: this.opts.maxRoundTimeoutSeconds * 1000,
         blocks: this.blocks,
         signer: isValidator ? machineSigner(this.deps.validatorKey as Uint8Array, this.deps.crypto) : undefined,
@@ -255,7 +255,7 @@ export class QbftEngine {
   }
 
   private armBlockTimer(parent: Block): void {
-    const { blockPeriodSeconds } = this.deps.spec.qbft
+    const { blockPeriodSeconds } = qbftParams(this.deps.spec)
     const due = (Number(parent.header.timestamp) + blockPeriodSeconds) * 1000
     const height = parent.header.number + 1n
     this.blockTimer = this.clock.setTimeout(
@@ -267,7 +267,7 @@ export class QbftEngine {
   private async onBlockTimer(height: bigint): Promise<void> {
     if (this.machine?.config.height !== height) return
     const { spec, txpool, chain } = this.deps
-    const { blockPeriodSeconds, emptyBlockPeriodSeconds } = spec.qbft
+    const { blockPeriodSeconds, emptyBlockPeriodSeconds } = qbftParams(spec)
     if (this.deps.syncing?.()) {
       // Behind the network: no proposal and no round timer for a height the others have finished; look again later.
       this.blockTimer = this.clock.setTimeout(
@@ -369,7 +369,7 @@ export class QbftEngine {
     if (this.address === undefined) return
     await this.resetExecution()
     const parent = chain.head
-    const { blockPeriodSeconds } = spec.qbft
+    const { blockPeriodSeconds } = qbftParams(spec)
     const timestamp = BigInt(
       Math.max(Number(parent.header.timestamp) + blockPeriodSeconds, Math.floor(this.clock.now() / 1000)),
     )

@@ -30,8 +30,10 @@ export class QbftRules implements ConsensusRules {
 
   async validateBlock(sealed: SealedBlock, parent: Block): Promise<void> {
     const validators = await this.validateHeader(sealed.block, parent)
+    const { seals } = sealed
+    if (seals === undefined) throw new BlockImportError('INVALID_SEALS', 'block has no committed seals')
     try {
-      validateSeals(sealed.block.header, sealed.seals.round, sealed.seals.committedSeals, validators, this.crypto)
+      validateSeals(sealed.block.header, seals.round, seals.committedSeals, validators, this.crypto)
     } catch (e) {
       if (e instanceof QbftError) {
         throw new BlockImportError('INVALID_SEALS', `block ${sealed.block.header.number}: ${e.message}`, {

@@ -17,7 +17,13 @@ import {
 import { createCrypto } from '../../../src/crypto/index.js'
 import type { Database } from '../../../src/db/index.js'
 import type { Execution } from '../../../src/execution/index.js'
-import { type ChainSpec, DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_VALIDATOR } from '../../../src/genesis/index.js'
+import {
+  type ChainSpec,
+  DEV_ACCOUNTS,
+  DEV_GENESIS_FILE,
+  DEV_VALIDATOR,
+  qbftParams,
+} from '../../../src/genesis/index.js'
 import { openChain } from '../../../src/open.js'
 
 const crypto = createCrypto()
@@ -41,10 +47,10 @@ describe('block import', () => {
   async function open(): Promise<void> {
     ;({ spec, db, chain, execution } = await openChain(dir, DEV_GENESIS_FILE, crypto))
     const validators = new ValidatorProvider(
-      { epochLength: spec.qbft.epochLength },
+      { epochLength: qbftParams(spec).epochLength },
       { getHeader: async (n) => ((h) => (h ? headerView(h) : undefined))(await chain.getHeaderByNumber(n)) },
     )
-    rules = new QbftRules(spec.qbft, crypto, validators)
+    rules = new QbftRules(qbftParams(spec), crypto, validators)
     chain.attach(execution, rules)
   }
 

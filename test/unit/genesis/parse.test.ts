@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { DEV_GENESIS_FILE, GenesisError, parseGenesis, readGenesisFile } from '../../../src/genesis/index.js'
+import {
+  DEV_GENESIS_FILE,
+  GenesisError,
+  parseGenesis,
+  qbftParams,
+  readGenesisFile,
+} from '../../../src/genesis/index.js'
 
 const dev = JSON.parse(readFileSync(DEV_GENESIS_FILE, 'utf8'))
 
@@ -42,12 +48,33 @@ describe('genesis parsing', () => {
   })
 
   it('names every problem of an invalid genesis', () => {
-    const { qbft: _qbft, ...noQbft } = dev.config
-    expect(() => parseGenesis({ ...dev, config: noQbft })).toThrow(GenesisError)
-    expect(() => parseGenesis({ ...dev, config: noQbft })).toThrow(/config\.qbft/)
+    expect(() => parseGenesis({ ...dev, gasLimit: 'lots' })).toThrow(GenesisError)
     expect(() => parseGenesis({ ...dev, gasLimit: 'lots' })).toThrow(/gasLimit/)
     expect(() => parseGenesis({ ...dev, extraData: '0x123' })).toThrow(/extraData/)
-    expect(() => parseGenesis({ ...dev, config: { ...dev.config, clique: { period: 1 } } })).toThrow(/only QBFT/)
+    expect(() => parseGenesis({ ...dev, config: { ...dev.config, clique: { period: 1 } } })).toThrow(
+      /clique and ibft2 chains are not supported/,
+    )
+    expect(() => parseGenesis({ ...dev, config: { ...dev.config, ethash: {} } })).toThrow(/mutually exclusive/)
+    const { qbft: _qbft, ...noQbft } = dev.config
+    expect(() => parseGenesis({ ...dev, config: { ...noQbft, zeroBaseFee: true } })).toThrow(/QBFT chain options/)
+  })
+
+  it('reads a genesis without config.qbft as another Ethereum chain (kind ethereum), with its own forks', () => {
+    const hive = JSON.parse(
+      readFileSync(new URL('../../fixtures/execution-apis/tests/genesis.json', import.meta.url), 'utf8'),
+    )
+    const spec = parseGenesis(hive)
+    expect(spec.kind).toBe('ethereum')
+    expect(spec.qbft).toBeUndefined()
+    expect(() => qbftParams(spec)).toThrow(/not a QBFT chain/)
+    expect(spec.genesisHeader.baseFeePerGas).toBeUndefined() // London comes later
+    expect(spec.common.consensusType()).toBe('pow')
+    // BPO forks keep their own blob schedule (@ethereumjs reads their target and max as blob counts).
+    spec.common.setHardforkBy({ blockNumber: 54n, timestamp: 550n })
+    expect(spec.common.hardfork()).toBe('bpo2')
+    expect([spec.common.param('target'), spec.common.param('max')]).toEqual([14n, 21n])
+    expect(spec.common.param('blobGasPriceUpdateFraction')).toBe(11684671n)
+    expect(parseGenesis(dev).kind).toBe('qbft')
   })
 
   it('reports unreadable and malformed files with their path', async () => {
