@@ -24,7 +24,8 @@ const GENESIS = join(FIXTURES, 'tests/genesis.json')
 const CHAIN = join(FIXTURES, 'tests/chain.rlp')
 const KNOWN_FAILURES_FILE = join(import.meta.dirname, 'known-failures.json')
 const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js')
-const RPC_API = 'eth,net,web3,debug,txpool,testing'
+// The suite also tests a `testing` namespace (testing_buildBlockV1): add it here once Polis has one.
+const RPC_API = 'eth,net,web3,debug,txpool'
 
 const mode = process.env.POLIS_CONFORMANCE ?? 'assert'
 if (!['assert', 'report', 'update'].includes(mode))
@@ -41,9 +42,13 @@ const KNOWN_FAILURES_COMMENT =
   'rpc-compat tests Polis is known to fail, with the first difference of a run; rpc-compat.test.ts asserts that ' +
   'these still fail and all others pass. Remove an entry when it is fixed (or run with POLIS_CONFORMANCE=update).'
 
+/** The first difference; where an error came instead of a result, that error (it says more than the result). */
 function oneLine(reason: string): string {
-  const first = reason.split('\n')[0]
-  return first.length > 200 ? `${first.slice(0, 200)}…` : first
+  const lines = reason.split('\n')
+  const error = lines.find((l) => l.startsWith('$.error: unexpected (got '))
+  const line =
+    lines[0].includes('$.result: missing') && error ? `error instead of a result: ${error.slice(25, -1)}` : lines[0]
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line
 }
 
 describe('execution-apis rpc-compat suite', () => {
@@ -104,8 +109,8 @@ describe('execution-apis rpc-compat suite', () => {
     const unexpectedPasses = outcomes.filter((o) => o.passed && o.name in known.failures).map((o) => o.name)
     const names = new Set(tests.map((t) => t.name))
     const stale = Object.keys(known.failures).filter((name) => !names.has(name) && !(filter && !filter.test(name)))
-    expect(unexpectedFailures, 'tests that fail but are not in known-failures.json').toEqual([])
-    expect(unexpectedPasses, 'tests that now pass: remove them from known-failures.json').toEqual([])
-    expect(stale, 'known-failures.json entries naming no test').toEqual([])
+    expect.soft(unexpectedFailures, 'tests that fail but are not in known-failures.json').toEqual([])
+    expect.soft(unexpectedPasses, 'tests that now pass: remove them from known-failures.json').toEqual([])
+    expect.soft(stale, 'known-failures.json entries naming no test').toEqual([])
   }, 180_000)
 })
