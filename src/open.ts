@@ -29,6 +29,11 @@ export async function openChain(
       blockExecution: spec.kind === 'ethereum' ? 'library' : 'replay',
     })
     await db.commit()
+    // spec.common follows the head's fork (transaction checks, fee and blob parameters read it); the VM keeps its own.
+    const followHead = (header: { number: bigint; timestamp: bigint }) =>
+      spec.common.setHardforkBy({ blockNumber: header.number, timestamp: header.timestamp })
+    followHead(chain.head.header)
+    chain.on('block', ({ block }) => followHead(block.header))
     return { spec, db, chain, execution }
   } catch (e) {
     await db.close()

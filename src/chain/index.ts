@@ -238,6 +238,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       const { receipts, touches } = result
       const stored: StoredReceipt[] = receipts.map((r, i) => ({
         status: 'status' in r ? r.status : 1,
+        ...('stateRoot' in r ? { root: r.stateRoot } : {}),
         cumulativeGasUsed: r.cumulativeBlockGasUsed,
         logs: r.logs,
         txHash: block.transactions[i].hash(),

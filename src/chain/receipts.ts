@@ -5,7 +5,10 @@ export type LogTuple = [address: Uint8Array, topics: Uint8Array[], data: Uint8Ar
 
 /** What the chain stores per transaction; gas used, contract address and gas price are derived on read. */
 export interface StoredReceipt {
+  /** 1 = success (Byzantium on; before Byzantium receipts carry `root` and status reads 1). */
   status: 0 | 1
+  /** The state root after the transaction, which receipts held before Byzantium instead of a status. */
+  root?: Uint8Array
   cumulativeGasUsed: bigint
   logs: LogTuple[]
   /** The transaction's hash, so that logs can be served without reading and re-hashing the block's transactions. */
@@ -14,14 +17,16 @@ export interface StoredReceipt {
 
 export function encodeReceipts(receipts: StoredReceipt[]): Uint8Array {
   return RLP.encode(
-    receipts.map((r) => [intToBytes(r.status), bigIntToUnpaddedBytes(r.cumulativeGasUsed), r.logs, r.txHash]),
+    receipts.map((r) => [r.root ?? intToBytes(r.status), bigIntToUnpaddedBytes(r.cumulativeGasUsed), r.logs, r.txHash]),
   )
 }
 
 export function decodeReceipts(bytes: Uint8Array): StoredReceipt[] {
   const list = RLP.decode(bytes) as unknown as [Uint8Array, Uint8Array, LogTuple[], Uint8Array][]
   return list.map(([status, cumulative, logs, txHash]) => ({
-    status: (status.length === 0 ? 0 : bytesToInt(status)) as 0 | 1,
+    // A 32-byte first field is a pre-Byzantium state root.
+    ...(status.length === 32 ? { root: status } : {}),
+    status: (status.length === 32 ? 1 : status.length === 0 ? 0 : bytesToInt(status)) as 0 | 1,
     cumulativeGasUsed: bytesToBigInt(cumulative),
     logs,
     txHash,

@@ -63,7 +63,8 @@ export function debugMethods(ctx: RpcContext): MethodTable {
     }),
     debug_getRawBlock: withParams([required(blockParam)], async (param) => {
       const block = await blockOf(param)
-      if (block.header.number === 0n) return bytesToHex(block.serialize())
+      // Genesis, and blocks of chains that are not QBFT, are stored as they are sealed.
+      if (block.header.number === 0n || ctx.deps.spec.kind !== 'qbft') return bytesToHex(block.serialize())
       const seals = await chain.getSeals(block.hash())
       if (seals === undefined) throw serverError('block seals not found')
       return bytesToHex(encodeSealedBlock({ block, seals }))
@@ -74,7 +75,7 @@ export function debugMethods(ctx: RpcContext): MethodTable {
       const receipts = (await chain.getReceipts(block.hash())) ?? []
       return receipts.map((receipt, i) => {
         const body = RLP.encode([
-          receipt.status === 1 ? intToBytes(1) : new Uint8Array(),
+          receipt.root ?? (receipt.status === 1 ? intToBytes(1) : new Uint8Array()),
           bigIntToUnpaddedBytes(receipt.cumulativeGasUsed),
           logsBloom(receipt.logs),
           receipt.logs.map(([address, topics, data]) => [address, topics, data]),

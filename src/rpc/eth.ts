@@ -2,9 +2,11 @@
  * The eth_ namespace: chain and state reads, calls, transactions, blocks and receipts. Fees are in fees.ts,
  * logs in logs.ts.
  */
+
 import type { Block } from '@ethereumjs/block'
-import { Address, equalsBytes, setLengthLeft } from '@ethereumjs/util'
+import { Address, bytesToBigInt, equalsBytes, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
+import { expectedBaseFee } from '../chain/index.js'
 import { type CallLimits, type CallRequest, Deadline } from '../execution/index.js'
 import type { MethodTable } from './dispatcher.js'
 import { invalidParams, serverError } from './errors.js'
@@ -107,6 +109,11 @@ function txAt(ctx: RpcContext, block: Block | undefined, index: bigint): RpcTran
   return formatTransaction(tx, senderOf(ctx)(tx), inclusionOf(block, Number(index)))
 }
 
+/** How eth_getProof names a requested slot: as given if it was 32 bytes of hex, else as a quantity. */
+function proofKey(asked: string, slot: Uint8Array): string {
+  return /^0x[0-9a-fA-F]{64}$/.test(asked) ? asked : quantity(bytesToBigInt(slot))
+}
+
 /** Storage slots one eth_getProof or eth_getStorageValues call may ask for (geth's limit for the latter). */
 const MAX_PROOF_SLOTS = 1024
 
@@ -161,13 +168,19 @@ export function ethMethods(ctx: RpcContext): MethodTable {
           proof.storageProof.length === slots.length
             ? proof.storageProof
             : slots.map((slot) => ({ key: data(slot), value: '0x0', proof: [] }))
-        return { ...proof, storageProof }
+        // geth names each slot as asked when it was given as 32 bytes, otherwise as a quantity ("0x00" → "0x0").
+        const named = storageProof.map((entry, i) => ({
+          ...entry,
+          key: proofKey(keys[i], slots[i]),
+        }))
+        return { ...proof, storageProof: named }
       },
     ),
     eth_getStorageValues: withParams(
       [required(z.record(z.string(), z.array(string))), optional(blockParam)],
       async (requests, block) => {
         const total = Object.values(requests).reduce((n, keys) => n + keys.length, 0)
+        if (total === 0) throw invalidParams('empty request')
         if (total > MAX_PROOF_SLOTS) throw invalidParams(`too many slots (max ${MAX_PROOF_SLOTS})`)
         const state = await stateAt(block)
         const out: Record<string, string[]> = {}
@@ -181,6 +194,8 @@ export function ethMethods(ctx: RpcContext): MethodTable {
       },
     ),
     // Blob transactions are refused, so the next block's blob base fee stays at its minimum; computed as geth does.
+    // The base fee per gas of the next block (execution-apis).
+    eth_baseFee: withParams([], () => quantity(expectedBaseFee(spec, chain.head.header))),
     eth_blobBaseFee: withParams([], () => {
       const head = chain.head.header
       if (head.excessBlobGas === undefined) throw serverError('blob fees are not active on this chain')

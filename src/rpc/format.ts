@@ -4,11 +4,14 @@
  */
 import type { Block } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
-import { Capability, type TypedTransaction } from '@ethereumjs/tx'
+import { Blob4844Tx, Capability, type TypedTransaction } from '@ethereumjs/tx'
 import { type Address, bytesToBigInt, bytesToHex, createContractAddress } from '@ethereumjs/util'
 import { Bloom } from '@ethereumjs/vm'
 import type { LogTuple, StoredReceipt } from '../chain/index.js'
 import { rawWithExtraData } from '../consensus/qbft/index.js'
+
+/** Blob gas of one blob (EIP-4844). */
+const BLOB_GAS_PER_BLOB = 131_072n
 
 export type Hex = `0x${string}`
 
@@ -224,8 +227,13 @@ export interface RpcReceipt {
   gasUsed: Hex
   logs: RpcLog[]
   logsBloom: Hex
-  status: Hex
+  /** Byzantium on; before it receipts carry `root` instead. */
+  status?: Hex
+  root?: Hex
   to: Hex | null
+  /** Blob transactions: blob gas used and the block's blob gas price. */
+  blobGasUsed?: Hex
+  blobGasPrice?: Hex
   transactionHash: Hex
   transactionIndex: Hex
   type: Hex
@@ -246,7 +254,7 @@ export function formatReceipt(
   const receipt = receipts[index]
   const previous = index === 0 ? 0n : receipts[index - 1].cumulativeGasUsed
   const at = logBlockOf(block, receipts)
-  return {
+  const out: RpcReceipt = {
     blockHash: data(block.hash()),
     blockNumber: quantity(block.header.number),
     contractAddress: tx.to === undefined ? addressHex(createContractAddress(from, tx.nonce)) : null,
@@ -256,12 +264,18 @@ export function formatReceipt(
     gasUsed: quantity(receipt.cumulativeGasUsed - previous),
     logs: receipt.logs.map((log, i) => formatLog(log, at, index, firstLogIndex + i)),
     logsBloom: data(logsBloom(receipt.logs)),
-    status: quantity(receipt.status),
     to: tx.to === undefined ? null : addressHex(tx.to),
     transactionHash: data(tx.hash()),
     transactionIndex: quantity(index),
     type: quantity(tx.type),
   }
+  if (receipt.root !== undefined) out.root = data(receipt.root)
+  else out.status = quantity(receipt.status)
+  if (tx instanceof Blob4844Tx) {
+    out.blobGasUsed = quantity(BigInt(tx.blobVersionedHashes.length) * BLOB_GAS_PER_BLOB)
+    out.blobGasPrice = quantity(block.header.getBlobGasPrice())
+  }
+  return out
 }
 
 /** Number of logs of the receipts before `index`. */
