@@ -317,7 +317,7 @@ const runCommand = program
   .option('--rpc-cors <origins>', "origins browsers may call from, comma-separated (default '*': any)")
   .option(
     '--rpc-api <list>',
-    'JSON-RPC namespaces, comma-separated (default eth,net,web3; also txpool, debug, trace, ots, erigon, qbft)',
+    'JSON-RPC namespaces, comma-separated (default eth,net,web3; also txpool, debug, trace, ots, erigon, qbft, testing)',
   )
   .option(
     '--rpc-gascap <gas>',

@@ -1,6 +1,7 @@
 import { Block, type HeaderData } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { bytesToHex, equalsBytes, KECCAK256_RLP } from '@ethereumjs/util'
+import type { CLRequest, CLRequestType } from '@ethereumjs/util'
+import { bytesToHex, equalsBytes, KECCAK256_RLP, toChecksumAddress, type WithdrawalData } from '@ethereumjs/util'
 import {
   type BlockBuilder,
   buildBlock as createBuilder,
@@ -173,10 +174,16 @@ export function builderInputs(block: Block): HeaderData {
 }
 
 /** A BlockBuilder on `parent` whose transaction and receipt roots come from TrieRootBuilder. */
-async function openBuilder(vm: VM, parent: Block, headerData: HeaderData): Promise<BlockBuilder> {
+async function openBuilder(
+  vm: VM,
+  parent: Block,
+  headerData: HeaderData,
+  withdrawals?: WithdrawalData[],
+): Promise<BlockBuilder> {
   const builder = await createBuilder(vm, {
     parentBlock: parent,
     headerData,
+    withdrawals,
     blockOpts: { putBlockIntoBlockchain: false, setHardfork: true },
   })
   const internals = builder as unknown as BuilderInternals
@@ -198,15 +205,17 @@ async function addTransactions(
   collector: TouchCollector,
   txs: Iterable<TypedTransaction>,
   gasLimit: bigint,
-  limits: { deadline?: number },
+  limits: { deadline?: number; strict?: boolean; preCheck?: (tx: TypedTransaction) => Promise<void> },
 ): Promise<{ rejected: RejectedTx[]; touches: TxTouches[] }> {
   const internals = builder as unknown as BuilderInternals
   const rejected: RejectedTx[] = []
   const touches: TxTouches[] = []
   for (const tx of txs) {
     if (limits.deadline !== undefined && Date.now() > limits.deadline) break
-    if (gasLimit - builder.gasUsed < GAS_FOR_CHEAPEST_TX) break
+    if (limits.strict !== true && gasLimit - builder.gasUsed < GAS_FOR_CHEAPEST_TX) break
+    await limits.preCheck?.(tx)
     if (tx.gasLimit > gasLimit - builder.gasUsed) {
+      if (limits.strict === true) throw new Error(`gas limit reached`)
       rejected.push({ tx, reason: 'block gas limit reached', invalid: false })
       continue
     }
@@ -217,7 +226,9 @@ async function addTransactions(
       await builder.addTransaction(tx, { skipHardForkValidation: true })
       touches.push(collector.end())
     } catch (e) {
-      rejected.push({ tx, reason: (e as Error).message.replace(/ \(block number=.*$/s, ''), invalid: true })
+      const reason = (e as Error).message.replace(/ \(block number=.*$/s, '')
+      if (limits.strict === true) throw new Error(reason)
+      rejected.push({ tx, reason, invalid: true })
     } finally {
       const added = internals.transactions
       internals.transactions = earlier
@@ -225,4 +236,58 @@ async function addTransactions(
     }
   }
   return { rejected, touches }
+}
+
+/** A block built for testing_buildBlockV1: not sealed, not stored, with what the Engine API's payload envelope carries. */
+export interface BuiltPayload {
+  block: Block
+  /** Fees paid to the fee recipient (priority fees × gas). */
+  blockValue: bigint
+  /** EIP-7685 requests, each its type byte and data; only requests with data, as the Engine API lists them. */
+  executionRequests: Uint8Array[]
+}
+
+/**
+ * Builds a block on `parent` from `txs` on the VM's current state (the caller's throw-away copy). With `strict`, every
+ * transaction must apply (the first that does not fails the build, with geth's wording for nonce errors); otherwise
+ * those that do not are left out, as for a proposal from the pool.
+ */
+export async function buildPayload(
+  vm: VM,
+  parent: Block,
+  headerData: HeaderData,
+  withdrawals: WithdrawalData[] | undefined,
+  txs: Iterable<TypedTransaction>,
+  strict: boolean,
+): Promise<BuiltPayload> {
+  const builder = await openBuilder(vm, parent, headerData, withdrawals)
+  const collector = new TouchCollector()
+  try {
+    await addTransactions(builder, collector, txs, BigInt(headerData.gasLimit as bigint), {
+      strict,
+      preCheck: strict ? (tx) => checkNonce(vm, tx) : undefined,
+    })
+    const { block: assembled, requests } = await builder.build()
+    const internals = builder as unknown as BuilderInternals
+    const block = new Block(assembled.header, internals.transactions, [], assembled.withdrawals)
+    return {
+      block,
+      blockValue: builder.minerValue,
+      executionRequests: (requests ?? [])
+        .filter((r: CLRequest<CLRequestType>) => r.data.length > 0)
+        .map((r) => r.bytes),
+    }
+  } catch (e) {
+    await builder.revert()
+    throw e
+  }
+}
+
+/** geth's nonce check before a transaction applies, with its messages (execution-apis expects them). */
+async function checkNonce(vm: VM, tx: TypedTransaction): Promise<void> {
+  const sender = tx.getSenderAddress()
+  const stateNonce = (await vm.stateManager.getAccount(sender))?.nonce ?? 0n
+  const who = toChecksumAddress(sender.toString())
+  if (tx.nonce < stateNonce) throw new Error(`nonce too low: address ${who}, tx: ${tx.nonce} state: ${stateNonce}`)
+  if (tx.nonce > stateNonce) throw new Error(`nonce too high: address ${who}, tx: ${tx.nonce} state: ${stateNonce}`)
 }

@@ -10,7 +10,7 @@ import { type EVMMockBlockchainInterface, paramsEVM } from '@ethereumjs/evm'
 import { createMPT, type MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { Caches, CacheType, getMerkleStateProof, MerkleStateManager, type Proof } from '@ethereumjs/statemanager'
 import { paramsTx, type TypedTransaction } from '@ethereumjs/tx'
-import type { Address } from '@ethereumjs/util'
+import type { Address, WithdrawalData } from '@ethereumjs/util'
 import { bytesToHex, equalsBytes } from '@ethereumjs/util'
 import {
   createVM,
@@ -22,7 +22,7 @@ import {
 } from '@ethereumjs/vm'
 import { type Database, Prefix } from '../db/index.js'
 import { type AccessListResult, createAccessListOnState } from './accessList.js'
-import { type BuiltBlock, buildBlock, replayBlock } from './build.js'
+import { type BuiltBlock, type BuiltPayload, buildBlock, buildPayload, replayBlock } from './build.js'
 import {
   type CallLimits,
   type CallRequest,
@@ -45,7 +45,7 @@ import { TouchCollector, type TxTouches } from './touches.js'
 import { type BlockTraceOptions, type TxTracer, traceBlockOnState, traceCallOnState } from './trace.js'
 
 export type { AccessListResult } from './accessList.js'
-export type { BuiltBlock, RejectedTx } from './build.js'
+export type { BuiltBlock, BuiltPayload, RejectedTx } from './build.js'
 export {
   CallError,
   type CallLimits,
@@ -225,6 +225,30 @@ export class Execution {
     const built = await buildBlock(this.vm, parent, headerData, txs, limits)
     this.headStateRoot = built.block.header.stateRoot
     return built
+  }
+
+  /**
+   * Builds a block on `parent` on a throw-away copy of its state (testing_buildBlockV1): nothing is staged or stored,
+   * the head state is untouched. `strict`: every transaction must apply, else the build fails with the reason.
+   */
+  async buildPayload(
+    parent: Block,
+    headerData: HeaderData,
+    withdrawals: WithdrawalData[] | undefined,
+    txs: Iterable<TypedTransaction>,
+    strict: boolean,
+  ): Promise<BuiltPayload> {
+    const stateManager = await this.uncachedStateManager(parent.header.stateRoot)
+    const common = this.deps.common.copy()
+    common.setHardforkBy({ blockNumber: parent.header.number + 1n, timestamp: BigInt(headerData.timestamp as bigint) })
+    const vm = await createVM({ common, blockchain: this.queryBlockchain(), stateManager, params: vmParams })
+    // The builder commits into this checkpoint, which is reverted: no state write reaches the database.
+    await stateManager.checkpoint()
+    try {
+      return await buildPayload(vm, parent, headerData, withdrawals, txs, strict)
+    } finally {
+      await stateManager.revert()
+    }
   }
 
   /**

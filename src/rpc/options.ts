@@ -23,7 +23,7 @@ export interface RpcOptions {
    * charge fees; gas-free chains (baseFeeMode 'zero') suggest 0 until transactions there pay tips.
    */
   gasPriceFloor: bigint
-  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool', 'debug', 'trace', 'ots', 'erigon' and 'qbft' when asked for. */
+  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool', 'debug', 'trace', 'ots', 'erigon', 'qbft' and 'testing' when asked for. */
   apis: string[]
   /** Origins a browser may call from (CORS): ['*'] answers any origin; otherwise only the listed ones. */
   corsOrigins: string[]
@@ -95,17 +95,21 @@ export const RPC_NAMESPACES: readonly string[] = [
   'ots',
   'erigon',
   'qbft',
+  'testing',
 ]
 
 /** A second listener for namespaces kept off the public port (debug, txpool, qbft …), with the same limits. */
 export interface RpcAdminOptions {
   host: string
   port: number
-  /** Default: every namespace. */
+  /** Default: every namespace but 'testing' (it makes the node execute arbitrary blocks: only when asked for). */
   apis: string[]
 }
 
-export const defaultRpcAdminOptions: Omit<RpcAdminOptions, 'port'> = { host: '127.0.0.1', apis: [...RPC_NAMESPACES] }
+export const defaultRpcAdminOptions: Omit<RpcAdminOptions, 'port'> = {
+  host: '127.0.0.1',
+  apis: RPC_NAMESPACES.filter((name) => name !== 'testing'),
+}
 
 /** What every namespace is built from. */
 export interface RpcContext {

@@ -5,6 +5,8 @@
 import type { AddressInfo } from 'node:net'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import { capabilitiesMethods } from './capabilities.js'
+import { configMethods } from './config.js'
 import { debugMethods } from './debug.js'
 import { Dispatcher, type DispatcherOptions, type MethodTable } from './dispatcher.js'
 import { ErrorCode } from './errors.js'
@@ -16,6 +18,7 @@ import { netMethods } from './net.js'
 import type { RpcContext, RpcDeps, RpcOptions } from './options.js'
 import { erigonMethods, otsMethods } from './ots.js'
 import { qbftMethods } from './qbft.js'
+import { testingMethods } from './testing.js'
 import { traceMethods } from './trace.js'
 import { txpoolMethods } from './txpool.js'
 import { web3Methods } from './web3.js'
@@ -28,6 +31,8 @@ export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodT
     ...(apis.has('web3') ? web3Methods(ctx) : {}),
     ...(apis.has('net') ? netMethods(ctx) : {}),
     ...(apis.has('eth') ? ethMethods(ctx) : {}),
+    ...(apis.has('eth') ? configMethods(ctx) : {}),
+    ...(apis.has('eth') ? capabilitiesMethods(ctx) : {}),
     ...(apis.has('eth') && filters ? filters.methods() : {}),
     ...(apis.has('txpool') ? txpoolMethods(ctx) : {}),
     ...(apis.has('debug') ? debugMethods(ctx) : {}),
@@ -35,6 +40,7 @@ export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodT
     ...(apis.has('ots') ? otsMethods(ctx) : {}),
     ...(apis.has('erigon') ? erigonMethods(ctx) : {}),
     ...(apis.has('qbft') && ctx.deps.qbft ? qbftMethods(ctx, ctx.deps.qbft) : {}),
+    ...(apis.has('testing') ? testingMethods(ctx) : {}),
   }
 }
 
