@@ -24,8 +24,7 @@ const GENESIS = join(FIXTURES, 'tests/genesis.json')
 const CHAIN = join(FIXTURES, 'tests/chain.rlp')
 const KNOWN_FAILURES_FILE = join(import.meta.dirname, 'known-failures.json')
 const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js')
-// The suite also tests a `testing` namespace (testing_buildBlockV1): add it here once Polis has one.
-const RPC_API = 'eth,net,web3,debug,txpool'
+const RPC_API = 'eth,net,web3,debug,txpool,testing'
 
 const mode = process.env.POLIS_CONFORMANCE ?? 'assert'
 if (!['assert', 'report', 'update'].includes(mode))
