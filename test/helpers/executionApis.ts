@@ -1,9 +1,10 @@
 /** Reading Ethereum's execution-apis rpc-compat fixtures (test/fixtures/execution-apis): .io files, chain, genesis. */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { type ChainConfig, Common, type GethGenesis, parseGethGenesis } from '@ethereumjs/common'
+import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
 import { createCrypto } from '../../src/crypto/index.js'
+import { parseGenesis } from '../../src/genesis/index.js'
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/execution-apis/', import.meta.url))
 const TESTS_DIR = `${FIXTURES_DIR}tests/`
@@ -43,22 +44,10 @@ export function readFixtureGenesis(): Record<string, unknown> & { config: Record
   return JSON.parse(readFileSync(`${TESTS_DIR}genesis.json`, 'utf8'))
 }
 
-/**
- * An @ethereumjs Common for the fixture genesis. parseGethGenesis turns each blobSchedule entry into blob *gas*
- * parameters, but for BPO forks Common.getBlobGasSchedule reads blob *counts* ('target', 'max'), which the entries then
- * lack ("Missing parameter value for target" when the next excess blob gas is computed): add them.
- */
+/** The Common of the fixture genesis, as the node builds it (src/genesis: kind 'ethereum', BPO schedules). */
 export function fixtureCommon(): Common {
-  const genesis = readFixtureGenesis()
-  const config = parseGethGenesis(genesis as unknown as GethGenesis, 'hive') as unknown as ChainConfig
-  const schedule = genesis.config.blobSchedule as Record<string, { target: number; max: number }>
-  for (const [name, fork] of Object.entries(config.customHardforks ?? {})) {
-    const entry = schedule[name]
-    if (name.startsWith('bpo') && entry !== undefined) {
-      fork.params = { ...fork.params, target: entry.target, max: entry.max }
-    }
-  }
-  return new Common({ chain: config, customCrypto: createCrypto().customCrypto })
+  // The node's own genesis parsing (kind 'ethereum'), so that tests see the Common the node runs with.
+  return parseGenesis(readFixtureGenesis(), createCrypto().customCrypto).common
 }
 
 /** The RLP of every block in tests/chain.rlp (blocks 1 … head; the genesis is not in it). */
