@@ -117,6 +117,19 @@ function createTxPool(opts: NodeOptions, spec: ChainSpec, chain: Chain, executio
   )
 }
 
+/** What every node's JSON-RPC gets; a QBFT node adds its coinbase, networking and consensus state. */
+function baseRpcDeps(parts: {
+  spec: ChainSpec
+  chain: Chain
+  execution: Execution
+  txpool: TxPool
+  crypto: Crypto
+  log: Logger
+}): RpcDeps {
+  const { log, ...rest } = parts
+  return { ...rest, clientVersion: CLIENT_VERSION, coinbase: undefined, log: log.child({ module: 'rpc' }) }
+}
+
 export class PolisNode {
   private constructor(
     readonly spec: ChainSpec,
@@ -226,14 +239,8 @@ export class PolisNode {
         network.subscribe(TOPICS.txs, (bytes) => txIngress.onBatch(bytes))
       }
       const rpcDeps: RpcDeps = {
-        spec,
-        chain,
-        execution,
-        txpool,
-        crypto,
-        clientVersion: CLIENT_VERSION,
+        ...baseRpcDeps({ spec, chain, execution, txpool, crypto, log }),
         coinbase: engine.validatorAddress,
-        log: log.child({ module: 'rpc' }),
         broadcastTransaction: txBatcher && ((raw) => txBatcher.add(raw)),
         peerCount: network ? () => network.peerCount : undefined,
         syncStatus: () => sync?.status(),
@@ -310,16 +317,7 @@ export class PolisNode {
   ): Promise<PolisNode> {
     const { spec, db, chain, execution, crypto, log } = parts
     const txpool = createTxPool(opts, spec, chain, execution)
-    const rpcDeps: RpcDeps = {
-      spec,
-      chain,
-      execution,
-      txpool,
-      crypto,
-      clientVersion: CLIENT_VERSION,
-      coinbase: undefined,
-      log: log.child({ module: 'rpc' }),
-    }
+    const rpcDeps = baseRpcDeps({ spec, chain, execution, txpool, crypto, log })
     const rpc = await RpcServer.start(parts.rpcOptions, rpcDeps)
     let adminRpc: RpcServer | undefined
     try {
