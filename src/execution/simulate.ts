@@ -4,7 +4,7 @@
  * blocks, timestamps advance by 12 s unless given; the calls of a block share its gas limit and all calls share the
  * gas cap. Every simulated block is assembled (roots, bloom, hash) so that BLOCKHASH and the answer can name it.
  */
-import { type Block, type BlockHeader, createBlock, type HeaderData } from '@ethereumjs/block'
+import { Block, type BlockHeader, createBlock, type HeaderData } from '@ethereumjs/block'
 import type { Common, ParamsDict } from '@ethereumjs/common'
 import type { EVMMockBlockchainInterface, InterpreterStep } from '@ethereumjs/evm'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
@@ -18,7 +18,15 @@ import {
   setLengthLeft,
   toChecksumAddress,
 } from '@ethereumjs/util'
-import { Bloom, createVM, encodeReceipt, type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
+import {
+  type BlockBuilder,
+  buildBlock as createBuilder,
+  createVM,
+  encodeReceipt,
+  type RunTxResult,
+  runTx,
+  type VM,
+} from '@ethereumjs/vm'
 import { keccak_256 as defaultKeccak } from '@noble/hashes/sha3.js'
 import { CallError, type CallLimits, type CallRequest, decodeRevertReason, makeTx, txGasCap } from './call.js'
 import { deadlineOpcodes, ExecutionTimeoutError } from './limits.js'
@@ -348,7 +356,7 @@ export async function simulateOnState(
     const overrides = input.blockOverrides as BlockOverrides & { number: bigint; time: bigint }
     const common = deps.common.copy()
     common.setHardforkBy({ blockNumber: overrides.number, timestamp: overrides.time })
-    const header = simulatedHeader(common, base, parent, overrides, opts)
+    const headerData = simulatedHeaderData(common, parent, overrides, opts)
     const vm = await createVM({
       common,
       blockchain,
@@ -360,25 +368,32 @@ export async function simulateOnState(
       },
     })
     await applyStateOverrides(deps.stateManager, input.stateOverrides)
+    // The builder runs the block-start system calls (EIP-4788 beacon root, EIP-2935 parent hash) and, when the block
+    // is built, the EIP-7685 requests (deposits, EIP-7002 withdrawals, EIP-7251 consolidations), as geth's simulator.
+    const builder = await createBuilder(vm, {
+      parentBlock: parent,
+      headerData,
+      withdrawals: common.isActivatedEIP(4895) ? [] : undefined,
+      blockOpts: { putBlockIntoBlockchain: false, skipConsensusFormatValidation: true, freeze: false },
+    })
+    const header = createBlock(
+      { header: { ...headerData, gasUsed: 0n, blobGasUsed: common.isActivatedEIP(4844) ? 0n : undefined } },
+      { common, skipConsensusFormatValidation: true, freeze: false },
+    ).header
+    if (overrides.blobBaseFee !== undefined) {
+      const blobBaseFee = overrides.blobBaseFee
+      header.getBlobGasPrice = () => blobBaseFee
+    }
     const tracer = opts.traceTransfers ? new TransferTracer() : undefined
     tracer?.attach(vm)
-    const simulated = await runBlockCalls(vm, header, input.calls, opts, budget, tracer)
-    const block = createBlock(
-      {
-        header: {
-          ...header.toJSON(),
-          stateRoot: await deps.stateManager.getStateRoot(),
-          gasUsed: simulated.gasUsed,
-          transactionsTrie: roots.orderedRoot(simulated.txs.map((tx) => tx.serialize())),
-          receiptTrie: roots.orderedRoot(simulated.receipts),
-          logsBloom: simulated.bloom.bitvector,
-          ...(header.blobGasUsed !== undefined ? { blobGasUsed: 0n } : {}),
-        },
-        transactions: simulated.txs,
-        withdrawals: header.withdrawalsRoot !== undefined ? [] : undefined,
-      },
-      { common, skipConsensusFormatValidation: true, freeze: false },
-    )
+    let simulated: BlockCalls
+    try {
+      simulated = await runBlockCalls(vm, header, input.calls, opts, budget, tracer)
+    } catch (e) {
+      await builder.revert()
+      throw e
+    }
+    const block = await finishBlock(builder, simulated, roots)
     simulatedHashes.set(block.header.number, block.hash())
     results.push({ block, calls: simulated.calls, senders: simulated.senders })
     parent = block
@@ -386,34 +401,69 @@ export async function simulateOnState(
   return results
 }
 
-/** The header a simulated block runs with, before its execution fills in roots and gas used. */
-function simulatedHeader(
+/** BlockBuilder fields set here (private in its typings): the results of the calls run outside of it. */
+interface BuilderInternals {
+  transactions: TypedTransaction[]
+  transactionResults: RunTxResult[]
+}
+
+/** Assembles the simulated block with the builder: requests, state root, roots of the calls' transactions. */
+async function finishBlock(builder: BlockBuilder, simulated: BlockCalls, roots: TrieRootBuilder): Promise<Block> {
+  const internals = builder as unknown as BuilderInternals
+  // The transactions are unsigned: the builder would re-create (and validate) them; give it only their results.
+  internals.transactions = []
+  internals.transactionResults = simulated.results
+  builder.gasUsed = simulated.gasUsed
+  builder.blobGasUsed = simulated.blobGasUsed
+  builder.transactionsTrie = async () => roots.orderedRoot(simulated.txs.map((tx) => tx.serialize()))
+  builder.receiptTrie = async () => roots.orderedRoot(simulated.receipts)
+  const { block: assembled } = await builder.build()
+  return new Block(assembled.header, simulated.txs, [], assembled.withdrawals, {
+    common: assembled.common,
+  })
+}
+
+/**
+ * The header fields a simulated block starts with, as geth's makeHeaders and processBlock set them: coinbase,
+ * difficulty and gas limit carry over from the parent (the base block or the previous simulated one); the base fee is
+ * 0 outside validation unless overridden; the beacon root is zero; the rest is computed when the block is built.
+ */
+function simulatedHeaderData(
   common: Common,
-  base: Block,
   parent: Block,
   overrides: BlockOverrides & { number: bigint; time: bigint },
   opts: SimulateOptions,
-): BlockHeader {
+): HeaderData {
   const fields: HeaderData = {
     parentHash: parent.hash(),
-    coinbase: base.header.coinbase,
-    difficulty: base.header.difficulty,
-    gasLimit: base.header.gasLimit,
+    coinbase: overrides.feeRecipient ?? parent.header.coinbase,
+    difficulty: overrides.difficulty ?? parent.header.difficulty,
+    gasLimit: overrides.gasLimit ?? parent.header.gasLimit,
     number: overrides.number,
     timestamp: overrides.time,
+    mixHash: overrides.prevRandao ?? new Uint8Array(32),
+    nonce: new Uint8Array(8),
     extraData: new Uint8Array(),
   }
   if (common.isActivatedEIP(1559)) {
-    fields.baseFeePerGas = opts.validation ? opts.nextBaseFee(parent.header) : 0n
+    fields.baseFeePerGas = overrides.baseFeePerGas ?? (opts.validation ? opts.nextBaseFee(parent.header) : 0n)
   }
-  if (common.isActivatedEIP(4895)) fields.withdrawalsRoot = KECCAK256_RLP
   if (common.isActivatedEIP(4844)) {
     fields.excessBlobGas = parent.header.excessBlobGas !== undefined ? parent.header.calcNextExcessBlobGas(common) : 0n
-    fields.blobGasUsed = 0n
   }
   if (common.isActivatedEIP(4788)) fields.parentBeaconBlockRoot = new Uint8Array(32)
-  const template = createBlock({ header: fields }, { common, skipConsensusFormatValidation: true })
-  return blockWithOverrides(template, { ...overrides, number: undefined, time: undefined }).header
+  return fields
+}
+
+/** What running a simulated block's calls yields. */
+interface BlockCalls {
+  txs: TypedTransaction[]
+  results: RunTxResult[]
+  receipts: Uint8Array[]
+  calls: SimulatedCall[]
+  senders: Address[]
+  gasUsed: bigint
+  blobGasUsed: bigint
 }
 
 async function runBlockCalls(
@@ -423,26 +473,12 @@ async function runBlockCalls(
   opts: SimulateOptions,
   budget: Budget,
   tracer: TransferTracer | undefined,
-): Promise<{
-  txs: TypedTransaction[]
-  receipts: Uint8Array[]
-  calls: SimulatedCall[]
-  senders: Address[]
-  gasUsed: bigint
-  bloom: Bloom
-}> {
+): Promise<BlockCalls> {
   const block = createBlock({ header }, { common: vm.common, skipConsensusFormatValidation: true, freeze: false })
   // blockWithOverrides may have replaced the blob base fee on this header.
   block.header.getBlobGasPrice = header.getBlobGasPrice.bind(header)
   const baseFee = header.baseFeePerGas
-  const out = {
-    txs: [] as TypedTransaction[],
-    receipts: [] as Uint8Array[],
-    calls: [] as SimulatedCall[],
-    senders: [] as Address[],
-    gasUsed: 0n,
-    bloom: new Bloom(undefined, vm.common),
-  }
+  const out: BlockCalls = { txs: [], results: [], receipts: [], calls: [], senders: [], gasUsed: 0n, blobGasUsed: 0n }
   for (const call of calls) {
     opts.deadline?.check()
     const from = call.from ?? createZeroAddress()
@@ -496,7 +532,8 @@ async function runBlockCalls(
     out.txs.push(tx)
     out.senders.push(from)
     out.receipts.push(encodeReceipt(result.receipt, tx.type))
-    out.bloom.or(result.bloom)
+    out.results.push(result)
+    out.blobGasUsed += result.blobGasUsed ?? 0n
   }
   return out
 }
