@@ -14,7 +14,6 @@ import {
   bigIntToBytes,
   createZeroAddress,
   hexToBytes,
-  KECCAK256_RLP,
   setLengthLeft,
   toChecksumAddress,
 } from '@ethereumjs/util'
@@ -28,7 +27,7 @@ import {
   type VM,
 } from '@ethereumjs/vm'
 import { keccak_256 as defaultKeccak } from '@noble/hashes/sha3.js'
-import { CallError, type CallLimits, type CallRequest, decodeRevertReason, makeTx, txGasCap } from './call.js'
+import { CallError, type CallLimits, type CallRequest, decodeRevertReason, makeTx } from './call.js'
 import { deadlineOpcodes, ExecutionTimeoutError } from './limits.js'
 import {
   applyStateOverrides,
@@ -483,9 +482,8 @@ async function runBlockCalls(
     opts.deadline?.check()
     const from = call.from ?? createZeroAddress()
     const nonce = call.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n
-    const txCap = txGasCap(vm)
-    const remaining = header.gasLimit - out.gasUsed
-    let gas = call.gas ?? (txCap !== undefined && txCap < remaining ? txCap : remaining)
+    // Without a gas limit a call may use the rest of the block (geth's simulator skips EIP-7825's per-tx cap).
+    let gas = call.gas ?? header.gasLimit - out.gasUsed
     if (out.gasUsed + gas > header.gasLimit) {
       throw new SimulateError(
         SimulateErrorCode.BlockGasLimitReached,
@@ -496,9 +494,17 @@ async function runBlockCalls(
     // Calls without fees pay nothing outside validation; with validation they must cover the base fee.
     const request: CallRequest = { ...call, from, nonce }
     if (request.gasPrice === undefined && request.maxFeePerGas === undefined) request.maxFeePerGas = 0n
+    const tip = request.maxPriorityFeePerGas ?? 0n
+    if (request.gasPrice === undefined && tip > (request.maxFeePerGas ?? 0n)) {
+      throw txError(
+        SimulateErrorCode.InvalidParams,
+        `max priority fee per gas higher than max fee per gas: address ${toChecksumAddress(from.toString())}, maxPriorityFeePerGas: ${tip}, maxFeePerGas: ${request.maxFeePerGas}`,
+        gas,
+      )
+    }
     let tx: TypedTransaction
     try {
-      tx = await makeTx(vm, request, gas, true)
+      tx = await makeTx(vm, request, gas, { zeroSignature: true, uncappedGas: true })
     } catch (e) {
       if (!(e instanceof CallError)) throw e
       throw txError(SimulateErrorCode.Internal, e.message, gas)
