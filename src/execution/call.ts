@@ -7,8 +7,11 @@ import {
   bytesToUtf8,
   createZeroAddress,
   type EOACode7702AuthorizationListBytes,
+  equalsBytes,
+  hexToBytes,
+  KECCAK256_NULL,
 } from '@ethereumjs/util'
-import { type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
+import { type RunTxOpts, type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
 import { capGas, type Deadline, ExecutionTimeoutError } from './limits.js'
 import { blockWithOverrides } from './overrides.js'
 
@@ -166,10 +169,12 @@ export async function makeTx(
   if (overCap && !opts.uncappedGas) {
     throw new CallError(`transaction gas limit too high (cap: ${cap}, tx: ${gasLimit})`)
   }
+  // geth keeps nonces in a uint64 and lets a call use the last one; @ethereumjs's constructor refuses it.
+  const maxNonce = nonce >= MAX_UINT64
   let tx: TypedTransaction
   try {
     // The transaction's constructor enforces EIP-7825's cap: build it within the cap and raise the limit after.
-    tx = createTx({ ...txData, gasLimit: overCap ? cap : gasLimit } as TypedTxData, {
+    tx = createTx({ ...txData, gasLimit: overCap ? cap : gasLimit, nonce: maxNonce ? 0n : nonce } as TypedTxData, {
       common: vm.common,
       freeze: false,
       allowUnlimitedInitCodeSize: false,
@@ -178,9 +183,55 @@ export async function makeTx(
     throw new CallError((e as Error).message.replace(/ \(tx type=.*$/s, ''))
   }
   if (overCap) (tx as { gasLimit: bigint }).gasLimit = gasLimit
+  if (maxNonce) (tx as { nonce: bigint }).nonce = nonce
   // Calls are unsigned: the request names the sender.
   tx.getSenderAddress = () => from
   return tx
+}
+
+const MAX_UINT64 = 2n ** 64n - 1n
+/** EIP-7702's delegation prefix: @ethereumjs's runTx lets a sender whose code starts with it through EIP-3607. */
+const DELEGATION_PREFIX = hexToBytes('0xef0100')
+
+/**
+ * runTx for a call, with geth's leniency: a contract may be the sender (geth skips EIP-3607's check for eth_call and
+ * eth_simulateV1; @ethereumjs's runTx has no switch for it but lets EIP-7702-delegated senders through, so its one
+ * read of the sender's code sees a delegation prefix), and a nonce past 2^64 - 1 wraps to 0 as geth's uint64 does.
+ */
+export async function runCallTx(vm: VM, opts: RunTxOpts): Promise<RunTxResult> {
+  const sender = opts.tx.getSenderAddress()
+  const stateManager = vm.stateManager
+  const account = await stateManager.getAccount(sender)
+  let result: RunTxResult
+  if (
+    account === undefined ||
+    equalsBytes(account.codeHash, KECCAK256_NULL) ||
+    !vm.common.isActivatedEIP(7702) ||
+    equalsBytes((await stateManager.getCode(sender)).subarray(0, 3), DELEGATION_PREFIX)
+  ) {
+    result = await runTx(vm, opts)
+  } else {
+    const getCode = stateManager.getCode
+    let pending = true
+    stateManager.getCode = async (address: Address) => {
+      if (pending && address.equals(sender)) {
+        pending = false
+        return DELEGATION_PREFIX
+      }
+      return getCode.call(stateManager, address)
+    }
+    try {
+      result = await runTx(vm, opts)
+    } finally {
+      stateManager.getCode = getCode
+    }
+  }
+  const after = await stateManager.getAccount(sender)
+  if (after !== undefined && after.nonce > MAX_UINT64) {
+    after.nonce -= MAX_UINT64 + 1n
+    await stateManager.putAccount(sender, after)
+  }
+  return result
 }
 
 /**
@@ -224,7 +275,7 @@ export async function runQuery(
   const tx = await makeTx(vm, request, gasLimit)
   await vm.stateManager.checkpoint()
   try {
-    return await runTx(vm, {
+    return await runCallTx(vm, {
       tx,
       block: callBlock(block, request),
       skipNonce: true,

@@ -27,7 +27,7 @@ import {
   type VM,
 } from '@ethereumjs/vm'
 import { keccak_256 as defaultKeccak } from '@noble/hashes/sha3.js'
-import { CallError, type CallLimits, type CallRequest, decodeRevertReason, makeTx } from './call.js'
+import { CallError, type CallLimits, type CallRequest, decodeRevertReason, makeTx, runCallTx } from './call.js'
 import { deadlineOpcodes, ExecutionTimeoutError } from './limits.js'
 import {
   applyStateOverrides,
@@ -252,6 +252,13 @@ async function preCheck(
         tx.gasLimit,
       )
     }
+    if (stateNonce >= 2n ** 64n - 1n) {
+      throw txError(
+        SimulateErrorCode.Internal,
+        `nonce has max value: address ${who}, nonce: ${stateNonce}`,
+        tx.gasLimit,
+      )
+    }
     if (tx.nonce > stateNonce) {
       throw txError(
         SimulateErrorCode.NonceTooHigh,
@@ -306,6 +313,8 @@ function callResult(result: RunTxResult, logs: LogTuple[]): SimulatedCall {
   }
   const error = result.execResult.exceptionError
   if (error !== undefined) {
+    // geth returns no data from a failed call; a revert's data is in the error.
+    out.returnData = new Uint8Array()
     out.logs = []
     if (error.error === 'revert') {
       const reason = decodeRevertReason(result.execResult.returnValue)
@@ -518,7 +527,7 @@ async function runBlockCalls(
         : block
     let result: RunTxResult
     try {
-      result = await runTx(vm, {
+      result = await runCallTx(vm, {
         tx,
         block: runBlock,
         skipNonce: true,
