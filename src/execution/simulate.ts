@@ -33,6 +33,7 @@ import {
   applyStateOverrides,
   type BlockOverrides,
   blockWithOverrides,
+  keepPrecompileWarmth,
   precompileOverrides,
   type StateOverrides,
 } from './overrides.js'
@@ -91,6 +92,8 @@ export type LogTuple = [address: Uint8Array, topics: Uint8Array[], data: Uint8Ar
 export interface SimulatedCall {
   returnData: Uint8Array
   logs: LogTuple[]
+  /** Block-wide log indexes as geth's tracer counts them (logs of failed frames count too); absent: consecutive. */
+  logIndexes?: number[]
   gasUsed: bigint
   /** Gas used before refunds. */
   maxUsedGas: bigint
@@ -162,20 +165,31 @@ function sanitizeChain(base: BlockHeader, blocks: SimulateBlockInput[]): Simulat
   return out
 }
 
+interface IndexedLog {
+  log: LogTuple
+  index: number
+}
+
 /** Collects logs per call frame, dropping a frame's logs when it fails, with ETH transfers in execution order. */
 class TransferTracer {
-  private frames: LogTuple[][] = [[]]
-  private pendingCreates: { log: LogTuple; frame: LogTuple[] }[] = []
+  private frames: IndexedLog[][] = [[]]
+  private pendingCreates: { log: LogTuple; frame: IndexedLog[] }[] = []
+  /** Logs captured in this block so far, kept or not: geth numbers logs by this count. */
+  private captured = 0
+
+  private capture(frame: IndexedLog[], log: LogTuple): void {
+    frame.push({ log, index: this.captured++ })
+  }
 
   attach(vm: VM): void {
     const events = vm.evm.events
     if (events === undefined) throw new Error('the EVM has no event emitter')
     events.on('beforeMessage', (message) => {
-      const frame: LogTuple[] = []
+      const frame: IndexedLog[] = []
       const isDelegate = message.delegatecall === true
       if (message.value > 0n && !isDelegate) {
         const log = transferLog(message.caller.bytes, message.to?.bytes ?? new Uint8Array(20), message.value)
-        frame.push(log)
+        this.capture(frame, log)
         if (message.to === undefined) this.pendingCreates.push({ log, frame })
       }
       this.frames.push(frame)
@@ -212,20 +226,20 @@ class TransferTracer {
       const memory = step.memory
       const data = new Uint8Array(size)
       data.set(memory.subarray(offset, Math.min(offset + size, memory.length)))
-      frame.push([step.address.bytes, topics, data])
+      this.capture(frame, [step.address.bytes, topics, data])
     } else if (name === 'SELFDESTRUCT') {
       const beneficiary = setLengthLeft(bigIntToBytes(step.stack[step.stack.length - 1]), 20)
       const balance = (await step.stateManager.getAccount(step.address))?.balance ?? 0n
-      if (balance > 0n) frame.push(transferLog(step.address.bytes, beneficiary, balance))
+      if (balance > 0n) this.capture(frame, transferLog(step.address.bytes, beneficiary, balance))
     }
   }
 
-  /** The logs of the transaction that just ran; resets for the next one. */
-  take(): LogTuple[] {
-    const logs = this.frames[0]
+  /** The logs of the transaction that just ran, with their block-wide indexes; resets for the next one. */
+  take(): { logs: LogTuple[]; indexes: number[] } {
+    const kept = this.frames[0]
     this.frames = [[]]
     this.pendingCreates = []
-    return logs
+    return { logs: kept.map((entry) => entry.log), indexes: kept.map((entry) => entry.index) }
   }
 }
 
@@ -376,6 +390,7 @@ export async function simulateOnState(
       },
     })
     await applyStateOverrides(deps.stateManager, input.stateOverrides)
+    keepPrecompileWarmth(vm, input.stateOverrides)
     // The builder runs the block-start system calls (EIP-4788 beacon root, EIP-2935 parent hash) and, when the block
     // is built, the EIP-7685 requests (deposits, EIP-7002 withdrawals, EIP-7251 consolidations), as geth's simulator.
     const builder = await createBuilder(vm, {
@@ -542,8 +557,17 @@ async function runBlockCalls(
     }
     out.gasUsed += result.totalGasSpent
     if (budget.remaining !== undefined) budget.remaining -= result.totalGasSpent
-    const logs = tracer ? tracer.take() : (result.execResult.logs ?? []).map(([a, t, d]) => [a, t, d] as LogTuple)
-    out.calls.push(callResult(result, logs))
+    if (tracer) {
+      const { logs, indexes } = tracer.take()
+      out.calls.push({ ...callResult(result, logs), logIndexes: indexes })
+    } else {
+      out.calls.push(
+        callResult(
+          result,
+          (result.execResult.logs ?? []).map(([a, t, d]) => [a, t, d] as LogTuple),
+        ),
+      )
+    }
     out.txs.push(tx)
     out.senders.push(from)
     out.receipts.push(encodeReceipt(result.receipt, tx.type))
