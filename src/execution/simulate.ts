@@ -23,7 +23,6 @@ import {
   createVM,
   encodeReceipt,
   type RunTxResult,
-  runTx,
   type VM,
 } from '@ethereumjs/vm'
 import { keccak_256 as defaultKeccak } from '@noble/hashes/sha3.js'
@@ -478,6 +477,23 @@ function simulatedHeaderData(
   return fields
 }
 
+/**
+ * Outside validation fees below the block's are allowed (geth's NoBaseFee): such a call runs as if the base fee (or
+ * the blob base fee, for a blob call whose blob fee cap is below it) were 0.
+ */
+function lenientBlock(block: Block, tx: TypedTransaction): Block {
+  const { baseFeePerGas, excessBlobGas } = block.header
+  const feeCap = 'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice
+  const blobBaseFee = excessBlobGas !== undefined ? block.header.getBlobGasPrice() : undefined
+  const zeroBaseFee = baseFeePerGas !== undefined && feeCap < baseFeePerGas
+  const zeroBlobFee = blobBaseFee !== undefined && 'maxFeePerBlobGas' in tx && tx.maxFeePerBlobGas < blobBaseFee
+  if (!zeroBaseFee && !zeroBlobFee) return block
+  return blockWithOverrides(block, {
+    baseFeePerGas: zeroBaseFee ? 0n : undefined,
+    blobBaseFee: zeroBlobFee ? 0n : blobBaseFee,
+  })
+}
+
 /** What running a simulated block's calls yields. */
 interface BlockCalls {
   txs: TypedTransaction[]
@@ -534,12 +550,7 @@ async function runBlockCalls(
       throw txError(SimulateErrorCode.Internal, e.message, gas)
     }
     await preCheck(vm, tx, from, baseFee, opts.validation)
-    // Outside validation a fee below the base fee is allowed (geth's NoBaseFee): run it as if the base fee were 0.
-    const feeCap = 'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice
-    const runBlock =
-      !opts.validation && baseFee !== undefined && feeCap < baseFee
-        ? blockWithOverrides(block, { baseFeePerGas: 0n })
-        : block
+    const runBlock = opts.validation ? block : lenientBlock(block, tx)
     let result: RunTxResult
     try {
       result = await runCallTx(vm, {
