@@ -6,17 +6,10 @@
  */
 import { Block, type BlockHeader, createBlock, type HeaderData } from '@ethereumjs/block'
 import type { Common, ParamsDict } from '@ethereumjs/common'
-import type { EVMMockBlockchainInterface, InterpreterStep } from '@ethereumjs/evm'
+import type { EVMMockBlockchainInterface } from '@ethereumjs/evm'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import {
-  type Address,
-  bigIntToBytes,
-  createZeroAddress,
-  hexToBytes,
-  setLengthLeft,
-  toChecksumAddress,
-} from '@ethereumjs/util'
+import { type Address, createZeroAddress, toChecksumAddress } from '@ethereumjs/util'
 import {
   type BlockBuilder,
   buildBlock as createBuilder,
@@ -36,7 +29,10 @@ import {
   precompileOverrides,
   type StateOverrides,
 } from './overrides.js'
+import { type LogTuple, TransferTracer } from './transferTracer.js'
 import { TrieRootBuilder } from './trieRoot.js'
+
+export type { LogTuple } from './transferTracer.js'
 
 /** geth's limit on blocks in one request (counted from the base block to the last simulated one). */
 export const MAX_SIMULATE_BLOCKS = 256n
@@ -86,8 +82,6 @@ export interface SimulateOptions extends CallLimits {
   nextBaseFee: (parent: BlockHeader) => bigint
 }
 
-export type LogTuple = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array]
-
 export interface SimulatedCall {
   returnData: Uint8Array
   logs: LogTuple[]
@@ -114,19 +108,6 @@ export interface SimulateDeps {
   params: ParamsDict
   /** Hash of a canonical block at or below the base block. */
   blockHashes: (number: bigint) => Promise<Uint8Array | undefined>
-}
-
-/** ERC-7528's pseudo-address for ETH in transfer logs. */
-const ETH_ADDRESS = hexToBytes('0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee')
-/** keccak256("Transfer(address,address,uint256)"). */
-const TRANSFER_TOPIC = hexToBytes('0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef')
-
-function transferLog(from: Uint8Array, to: Uint8Array, value: bigint): LogTuple {
-  return [
-    ETH_ADDRESS,
-    [TRANSFER_TOPIC, setLengthLeft(from, 32), setLengthLeft(to, 32)],
-    setLengthLeft(bigIntToBytes(value), 32),
-  ]
 }
 
 /** Fills in block numbers and timestamps and the empty blocks of gaps, checking order and the block limit. */
@@ -162,84 +143,6 @@ function sanitizeChain(base: BlockHeader, blocks: SimulateBlockInput[]): Simulat
     prevTime = time
   }
   return out
-}
-
-interface IndexedLog {
-  log: LogTuple
-  index: number
-}
-
-/** Collects logs per call frame, dropping a frame's logs when it fails, with ETH transfers in execution order. */
-class TransferTracer {
-  private frames: IndexedLog[][] = [[]]
-  private pendingCreates: { log: LogTuple; frame: IndexedLog[] }[] = []
-  /** Logs captured in this block so far, kept or not: geth numbers logs by this count. */
-  private captured = 0
-
-  private capture(frame: IndexedLog[], log: LogTuple): void {
-    frame.push({ log, index: this.captured++ })
-  }
-
-  attach(vm: VM): void {
-    const events = vm.evm.events
-    if (events === undefined) throw new Error('the EVM has no event emitter')
-    events.on('beforeMessage', (message) => {
-      const frame: IndexedLog[] = []
-      const isDelegate = message.delegatecall === true
-      if (message.value > 0n && !isDelegate) {
-        const log = transferLog(message.caller.bytes, message.to?.bytes ?? new Uint8Array(20), message.value)
-        this.capture(frame, log)
-        if (message.to === undefined) this.pendingCreates.push({ log, frame })
-      }
-      this.frames.push(frame)
-    })
-    events.on('afterMessage', (result) => {
-      const frame = this.frames.pop() ?? []
-      const created = result.createdAddress
-      const pending = this.pendingCreates.findIndex((p) => p.frame === frame)
-      if (pending >= 0) {
-        // The created address is known only now; the transfer log was placed before the constructor's logs.
-        if (created !== undefined) this.pendingCreates[pending].log[1][2] = setLengthLeft(created.bytes, 32)
-        this.pendingCreates.splice(pending, 1)
-      }
-      if (result.execResult.exceptionError === undefined) this.frames[this.frames.length - 1].push(...frame)
-    })
-    events.on('step', (step: InterpreterStep, resolve?: (result?: unknown) => void) => {
-      this.onStep(step)
-        .then(() => resolve?.())
-        .catch(() => resolve?.())
-    })
-  }
-
-  private async onStep(step: InterpreterStep): Promise<void> {
-    const name = step.opcode.name
-    const frame = this.frames[this.frames.length - 1]
-    if (name.startsWith('LOG')) {
-      const count = Number(name.slice(3))
-      const stack = step.stack
-      const top = stack.length - 1
-      const offset = Number(stack[top])
-      const size = Number(stack[top - 1])
-      const topics = []
-      for (let i = 0; i < count; i++) topics.push(setLengthLeft(bigIntToBytes(stack[top - 2 - i]), 32))
-      const memory = step.memory
-      const data = new Uint8Array(size)
-      data.set(memory.subarray(offset, Math.min(offset + size, memory.length)))
-      this.capture(frame, [step.address.bytes, topics, data])
-    } else if (name === 'SELFDESTRUCT') {
-      const beneficiary = setLengthLeft(bigIntToBytes(step.stack[step.stack.length - 1]), 20)
-      const balance = (await step.stateManager.getAccount(step.address))?.balance ?? 0n
-      if (balance > 0n) this.capture(frame, transferLog(step.address.bytes, beneficiary, balance))
-    }
-  }
-
-  /** The logs of the transaction that just ran, with their block-wide indexes; resets for the next one. */
-  take(): { logs: LogTuple[]; indexes: number[] } {
-    const kept = this.frames[0]
-    this.frames = [[]]
-    this.pendingCreates = []
-    return { logs: kept.map((entry) => entry.log), indexes: kept.map((entry) => entry.index) }
-  }
 }
 
 function txError(code: number, message: string, gas: bigint): SimulateError {
