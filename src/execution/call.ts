@@ -1,7 +1,17 @@
 import type { Block } from '@ethereumjs/block'
 import { type AccessListBytes, createTx, paramsTx, type TypedTransaction, type TypedTxData } from '@ethereumjs/tx'
-import { type Address, bytesToBigInt, bytesToHex, bytesToUtf8, createZeroAddress } from '@ethereumjs/util'
-import { type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
+import {
+  type Address,
+  bytesToBigInt,
+  bytesToHex,
+  bytesToUtf8,
+  createZeroAddress,
+  type EOACode7702AuthorizationListBytes,
+  equalsBytes,
+  hexToBytes,
+  KECCAK256_NULL,
+} from '@ethereumjs/util'
+import { type RunTxOpts, type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
 import { capGas, type Deadline, ExecutionTimeoutError } from './limits.js'
 import { blockWithOverrides } from './overrides.js'
 
@@ -16,6 +26,11 @@ export interface CallRequest {
   data?: Uint8Array
   nonce?: bigint
   accessList?: AccessListBytes
+  /** EIP-4844: a blob call (type 3); the blobs themselves are not needed to execute it. */
+  blobVersionedHashes?: Uint8Array[]
+  maxFeePerBlobGas?: bigint
+  /** EIP-7702: an authorization list makes the call a set-code transaction (type 4). */
+  authorizationList?: EOACode7702AuthorizationListBytes
 }
 
 /** Limits of one read-only request (geth's --rpc.gascap and --rpc.evmtimeout). */
@@ -93,59 +108,150 @@ export function txGasCap(vm: VM): bigint | undefined {
   return vm.common.isActivatedEIP(7825) ? BigInt(paramsTx[7825].maxTransactionGasLimit as number) : undefined
 }
 
+export interface MakeTxOptions {
+  /** v = r = s = 0, so that the transaction has a hash, as geth gives simulated transactions. */
+  zeroSignature?: boolean
+  /** Allow a gas limit above EIP-7825's cap (geth's simulator skips the transaction checks). */
+  uncappedGas?: boolean
+}
+
 /**
- * An unsigned transaction from `request`, whose sender is `request.from` (the zero address if absent). With
- * `zeroSignature` it carries v = r = s = 0, so that it has a hash as geth gives simulated transactions.
+ * The transaction type a call runs as, by the fields present (geth's TransactionArgs.ToTransaction): an
+ * authorization list makes it EIP-7702, blob hashes EIP-4844, a legacy gas price legacy (EIP-2930 with an access
+ * list, so that the list still warms what it names), anything else EIP-1559.
+ */
+export function callTxType(request: CallRequest): 0 | 1 | 2 | 3 | 4 {
+  if (request.authorizationList !== undefined) return 4
+  if (request.blobVersionedHashes !== undefined) return 3
+  if (request.gasPrice !== undefined) return request.accessList ? 1 : 0
+  return 2
+}
+
+/**
+ * An unsigned transaction from `request`, whose sender is `request.from` (the zero address if absent); fee fields
+ * that are absent are zero. Invalid combinations (a blob or EIP-7702 call without `to`, bad blob hashes) are
+ * refused with a CallError.
  */
 export async function makeTx(
   vm: VM,
   request: CallRequest,
   gasLimit: bigint,
-  zeroSignature = false,
+  opts: MakeTxOptions = {},
 ): Promise<TypedTransaction> {
   const from = request.from ?? createZeroAddress()
   const nonce = request.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n
-  const base: TypedTxData = {
+  const type = callTxType(request)
+  const txData: Record<string, unknown> = {
+    type,
     nonce,
     gasLimit,
     to: request.to,
     value: request.value ?? 0n,
     data: request.data ?? new Uint8Array(),
   }
-  let txData: TypedTxData
-  if (request.gasPrice !== undefined) {
-    txData = { ...base, type: request.accessList ? 1 : 0, gasPrice: request.gasPrice, accessList: request.accessList }
+  if (type !== 0) txData.accessList = request.accessList ?? []
+  if (type === 0 || type === 1) {
+    txData.gasPrice = request.gasPrice
   } else {
     const maxFeePerGas = request.maxFeePerGas ?? 0n
     const tip = request.maxPriorityFeePerGas ?? 0n
-    txData = {
-      ...base,
-      type: 2,
-      maxFeePerGas,
-      maxPriorityFeePerGas: tip > maxFeePerGas ? maxFeePerGas : tip,
-      accessList: request.accessList ?? [],
-    }
+    txData.maxFeePerGas = maxFeePerGas
+    txData.maxPriorityFeePerGas = tip > maxFeePerGas && !opts.zeroSignature ? maxFeePerGas : tip
   }
-  if (zeroSignature) Object.assign(txData, { v: 0n, r: 0n, s: 0n })
+  if (type === 3) {
+    txData.blobVersionedHashes = request.blobVersionedHashes
+    txData.maxFeePerBlobGas = request.maxFeePerBlobGas ?? 0n
+  }
+  if (type === 4) txData.authorizationList = request.authorizationList
+  if (opts.zeroSignature) Object.assign(txData, { v: 0n, r: 0n, s: 0n })
   const cap = txGasCap(vm)
-  if (cap !== undefined && gasLimit > cap) {
+  const overCap = cap !== undefined && gasLimit > cap
+  if (overCap && !opts.uncappedGas) {
     throw new CallError(`transaction gas limit too high (cap: ${cap}, tx: ${gasLimit})`)
   }
-  const tx = createTx(txData, { common: vm.common, freeze: false })
+  // geth keeps nonces in a uint64 and lets a call use the last one; @ethereumjs's constructor refuses it.
+  const maxNonce = nonce >= MAX_UINT64
+  let tx: TypedTransaction
+  try {
+    // The transaction's constructor enforces EIP-7825's cap: build it within the cap and raise the limit after.
+    tx = createTx({ ...txData, gasLimit: overCap ? cap : gasLimit, nonce: maxNonce ? 0n : nonce } as TypedTxData, {
+      common: vm.common,
+      freeze: false,
+      allowUnlimitedInitCodeSize: false,
+    })
+  } catch (e) {
+    throw new CallError((e as Error).message.replace(/ \(tx type=.*$/s, ''))
+  }
+  if (overCap) (tx as { gasLimit: bigint }).gasLimit = gasLimit
+  if (maxNonce) (tx as { nonce: bigint }).nonce = nonce
   // Calls are unsigned: the request names the sender.
   tx.getSenderAddress = () => from
   return tx
 }
 
-/** Without fee fields a call pays nothing, like geth: run it in a copy of the block context with base fee 0. */
+const MAX_UINT64 = 2n ** 64n - 1n
+/** EIP-7702's delegation prefix: @ethereumjs's runTx lets a sender whose code starts with it through EIP-3607. */
+const DELEGATION_PREFIX = hexToBytes('0xef0100')
+
+/**
+ * runTx for a call, with geth's leniency: a contract may be the sender (geth skips EIP-3607's check for eth_call and
+ * eth_simulateV1; @ethereumjs's runTx has no switch for it but lets EIP-7702-delegated senders through, so its one
+ * read of the sender's code sees a delegation prefix), and a nonce past 2^64 - 1 wraps to 0 as geth's uint64 does.
+ */
+export async function runCallTx(vm: VM, opts: RunTxOpts): Promise<RunTxResult> {
+  const sender = opts.tx.getSenderAddress()
+  const stateManager = vm.stateManager
+  const account = await stateManager.getAccount(sender)
+  let result: RunTxResult
+  if (
+    account === undefined ||
+    equalsBytes(account.codeHash, KECCAK256_NULL) ||
+    !vm.common.isActivatedEIP(7702) ||
+    equalsBytes((await stateManager.getCode(sender)).subarray(0, 3), DELEGATION_PREFIX)
+  ) {
+    result = await runTx(vm, opts)
+  } else {
+    const getCode = stateManager.getCode
+    let pending = true
+    stateManager.getCode = async (address: Address) => {
+      if (pending && address.equals(sender)) {
+        pending = false
+        return DELEGATION_PREFIX
+      }
+      return getCode.call(stateManager, address)
+    }
+    try {
+      result = await runTx(vm, opts)
+    } finally {
+      stateManager.getCode = getCode
+    }
+  }
+  const after = await stateManager.getAccount(sender)
+  if (after !== undefined && after.nonce > MAX_UINT64) {
+    after.nonce -= MAX_UINT64 + 1n
+    await stateManager.putAccount(sender, after)
+  }
+  return result
+}
+
+/**
+ * Without fee fields a call pays nothing, like geth: run it in a copy of the block context with base fee 0; a blob
+ * call without a blob fee cap runs with blob base fee 0.
+ */
 export function callBlock(block: Block, request: CallRequest): Block {
   const feeGiven = request.gasPrice !== undefined || request.maxFeePerGas !== undefined
-  if (feeGiven || block.header.baseFeePerGas === undefined || block.header.baseFeePerGas === 0n) return block
-  const blobBaseFee = block.header.getBlobGasPrice()
-  const zeroBaseFee = blockWithOverrides(block, undefined, { baseFeePerGas: 0n })
+  const zeroBaseFee = !feeGiven && block.header.baseFeePerGas !== undefined && block.header.baseFeePerGas !== 0n
+  const zeroBlobFee = request.blobVersionedHashes !== undefined && (request.maxFeePerBlobGas ?? 0n) === 0n
+  if (!zeroBaseFee && !zeroBlobFee) return block
+  const blobBaseFee = zeroBlobFee
+    ? 0n
+    : block.header.excessBlobGas !== undefined
+      ? block.header.getBlobGasPrice()
+      : undefined
+  const out = zeroBaseFee ? blockWithOverrides(block, undefined, { baseFeePerGas: 0n }) : blockWithOverrides(block, {})
   // Keep an overridden blob base fee (blockWithOverrides replaces the computed one).
-  if (blobBaseFee !== undefined) zeroBaseFee.header.getBlobGasPrice = () => blobBaseFee
-  return zeroBaseFee
+  if (blobBaseFee !== undefined) out.header.getBlobGasPrice = () => blobBaseFee
+  return out
 }
 
 export function mapRunError(e: unknown): Error {
@@ -169,7 +275,7 @@ export async function runQuery(
   const tx = await makeTx(vm, request, gasLimit)
   await vm.stateManager.checkpoint()
   try {
-    return await runTx(vm, {
+    return await runCallTx(vm, {
       tx,
       block: callBlock(block, request),
       skipNonce: true,

@@ -36,6 +36,7 @@ import {
   applyStateOverrides,
   type BlockOverrides,
   blockWithOverrides,
+  keepPrecompileWarmth,
   precompileOverrides,
   type StateOverrides,
 } from './overrides.js'
@@ -427,6 +428,7 @@ export class Execution {
     await stateManager.checkpoint()
     try {
       await applyStateOverrides(stateManager, opts.stateOverrides)
+      keepPrecompileWarmth(vm, opts.stateOverrides)
       return await fn(vm, callBlock)
     } finally {
       await stateManager.revert()

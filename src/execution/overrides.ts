@@ -5,7 +5,9 @@
 import { type Block, createBlock, type HeaderData } from '@ethereumjs/block'
 import type { Common, StateManagerInterface } from '@ethereumjs/common'
 import { type CustomPrecompile, getActivePrecompiles, type PrecompileFunc } from '@ethereumjs/evm'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import { Account, type Address, bytesToUnprefixedHex, toChecksumAddress } from '@ethereumjs/util'
+import type { VM } from '@ethereumjs/vm'
 
 export interface AccountOverride {
   nonce?: bigint
@@ -68,6 +70,44 @@ export function precompileOverrides(common: Common, overrides: StateOverrides | 
     }
   }
   return custom
+}
+
+/** The journal's set of addresses warm for a whole transaction (private in its typings). */
+interface WarmJournal {
+  alwaysWarmJournal: Map<string, Set<string>>
+  addAlwaysWarmAddress(address: string): void
+}
+
+/**
+ * geth warms the fork's precompile addresses at the start of each transaction (EIP-2929) whatever the overrides;
+ * @ethereumjs warms the addresses in its EVM's precompile map, which the overrides changed. At the start of each
+ * transaction, warm the overridden precompiles again and cool the addresses precompiles were moved to (unless the
+ * transaction warms them itself).
+ */
+export function keepPrecompileWarmth(vm: VM, overrides: StateOverrides | undefined): void {
+  const moved = (overrides ?? []).flatMap(([, account]) =>
+    account.movePrecompileToAddress === undefined ? [] : [bytesToUnprefixedHex(account.movePrecompileToAddress.bytes)],
+  )
+  if (moved.length === 0 || !vm.common.isActivatedEIP(2929)) return
+  const active = [...(getActivePrecompiles(vm.common) as Map<string, PrecompileFunc>).keys()]
+  const events = vm.evm.events
+  if (events === undefined) throw new Error('the EVM has no event emitter')
+  let tx: TypedTransaction | undefined
+  vm.events.on('beforeTx', (next) => {
+    tx = next
+  })
+  events.on('beforeMessage', (message) => {
+    if (message.depth !== 0 || tx === undefined) return
+    const journal = vm.evm.journal as unknown as WarmJournal
+    for (const address of active) journal.addAlwaysWarmAddress(address)
+    const own = new Set([bytesToUnprefixedHex(message.caller.bytes)])
+    if (tx.to !== undefined) own.add(bytesToUnprefixedHex(tx.to.bytes))
+    for (const [address] of 'accessList' in tx ? tx.accessList : []) own.add(bytesToUnprefixedHex(address))
+    for (const address of moved) {
+      if (!own.has(address) && !active.includes(address)) journal.alwaysWarmJournal.delete(address)
+    }
+    tx = undefined
+  })
 }
 
 /** Writes the account overrides into `stateManager` (nonce, balance, code, then storage). */

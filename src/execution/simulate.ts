@@ -4,32 +4,35 @@
  * blocks, timestamps advance by 12 s unless given; the calls of a block share its gas limit and all calls share the
  * gas cap. Every simulated block is assembled (roots, bloom, hash) so that BLOCKHASH and the answer can name it.
  */
-import { type Block, type BlockHeader, createBlock, type HeaderData } from '@ethereumjs/block'
+import { Block, type BlockHeader, createBlock, type HeaderData } from '@ethereumjs/block'
 import type { Common, ParamsDict } from '@ethereumjs/common'
-import type { EVMMockBlockchainInterface, InterpreterStep } from '@ethereumjs/evm'
+import type { EVMMockBlockchainInterface } from '@ethereumjs/evm'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import { type Address, createZeroAddress, toChecksumAddress } from '@ethereumjs/util'
 import {
-  type Address,
-  bigIntToBytes,
-  createZeroAddress,
-  hexToBytes,
-  KECCAK256_RLP,
-  setLengthLeft,
-  toChecksumAddress,
-} from '@ethereumjs/util'
-import { Bloom, createVM, encodeReceipt, type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
+  type BlockBuilder,
+  buildBlock as createBuilder,
+  createVM,
+  encodeReceipt,
+  type RunTxResult,
+  type VM,
+} from '@ethereumjs/vm'
 import { keccak_256 as defaultKeccak } from '@noble/hashes/sha3.js'
-import { CallError, type CallLimits, type CallRequest, decodeRevertReason, makeTx, txGasCap } from './call.js'
+import { CallError, type CallLimits, type CallRequest, decodeRevertReason, makeTx, runCallTx } from './call.js'
 import { deadlineOpcodes, ExecutionTimeoutError } from './limits.js'
 import {
   applyStateOverrides,
   type BlockOverrides,
   blockWithOverrides,
+  keepPrecompileWarmth,
   precompileOverrides,
   type StateOverrides,
 } from './overrides.js'
+import { type LogTuple, TransferTracer } from './transferTracer.js'
 import { TrieRootBuilder } from './trieRoot.js'
+
+export type { LogTuple } from './transferTracer.js'
 
 /** geth's limit on blocks in one request (counted from the base block to the last simulated one). */
 export const MAX_SIMULATE_BLOCKS = 256n
@@ -79,11 +82,11 @@ export interface SimulateOptions extends CallLimits {
   nextBaseFee: (parent: BlockHeader) => bigint
 }
 
-export type LogTuple = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array]
-
 export interface SimulatedCall {
   returnData: Uint8Array
   logs: LogTuple[]
+  /** Block-wide log indexes as geth's tracer counts them (logs of failed frames count too); absent: consecutive. */
+  logIndexes?: number[]
   gasUsed: bigint
   /** Gas used before refunds. */
   maxUsedGas: bigint
@@ -105,19 +108,6 @@ export interface SimulateDeps {
   params: ParamsDict
   /** Hash of a canonical block at or below the base block. */
   blockHashes: (number: bigint) => Promise<Uint8Array | undefined>
-}
-
-/** ERC-7528's pseudo-address for ETH in transfer logs. */
-const ETH_ADDRESS = hexToBytes('0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee')
-/** keccak256("Transfer(address,address,uint256)"). */
-const TRANSFER_TOPIC = hexToBytes('0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef')
-
-function transferLog(from: Uint8Array, to: Uint8Array, value: bigint): LogTuple {
-  return [
-    ETH_ADDRESS,
-    [TRANSFER_TOPIC, setLengthLeft(from, 32), setLengthLeft(to, 32)],
-    setLengthLeft(bigIntToBytes(value), 32),
-  ]
 }
 
 /** Fills in block numbers and timestamps and the empty blocks of gaps, checking order and the block limit. */
@@ -155,73 +145,6 @@ function sanitizeChain(base: BlockHeader, blocks: SimulateBlockInput[]): Simulat
   return out
 }
 
-/** Collects logs per call frame, dropping a frame's logs when it fails, with ETH transfers in execution order. */
-class TransferTracer {
-  private frames: LogTuple[][] = [[]]
-  private pendingCreates: { log: LogTuple; frame: LogTuple[] }[] = []
-
-  attach(vm: VM): void {
-    const events = vm.evm.events
-    if (events === undefined) throw new Error('the EVM has no event emitter')
-    events.on('beforeMessage', (message) => {
-      const frame: LogTuple[] = []
-      const isDelegate = message.delegatecall === true
-      if (message.value > 0n && !isDelegate) {
-        const log = transferLog(message.caller.bytes, message.to?.bytes ?? new Uint8Array(20), message.value)
-        frame.push(log)
-        if (message.to === undefined) this.pendingCreates.push({ log, frame })
-      }
-      this.frames.push(frame)
-    })
-    events.on('afterMessage', (result) => {
-      const frame = this.frames.pop() ?? []
-      const created = result.createdAddress
-      const pending = this.pendingCreates.findIndex((p) => p.frame === frame)
-      if (pending >= 0) {
-        // The created address is known only now; the transfer log was placed before the constructor's logs.
-        if (created !== undefined) this.pendingCreates[pending].log[1][2] = setLengthLeft(created.bytes, 32)
-        this.pendingCreates.splice(pending, 1)
-      }
-      if (result.execResult.exceptionError === undefined) this.frames[this.frames.length - 1].push(...frame)
-    })
-    events.on('step', (step: InterpreterStep, resolve?: (result?: unknown) => void) => {
-      this.onStep(step)
-        .then(() => resolve?.())
-        .catch(() => resolve?.())
-    })
-  }
-
-  private async onStep(step: InterpreterStep): Promise<void> {
-    const name = step.opcode.name
-    const frame = this.frames[this.frames.length - 1]
-    if (name.startsWith('LOG')) {
-      const count = Number(name.slice(3))
-      const stack = step.stack
-      const top = stack.length - 1
-      const offset = Number(stack[top])
-      const size = Number(stack[top - 1])
-      const topics = []
-      for (let i = 0; i < count; i++) topics.push(setLengthLeft(bigIntToBytes(stack[top - 2 - i]), 32))
-      const memory = step.memory
-      const data = new Uint8Array(size)
-      data.set(memory.subarray(offset, Math.min(offset + size, memory.length)))
-      frame.push([step.address.bytes, topics, data])
-    } else if (name === 'SELFDESTRUCT') {
-      const beneficiary = setLengthLeft(bigIntToBytes(step.stack[step.stack.length - 1]), 20)
-      const balance = (await step.stateManager.getAccount(step.address))?.balance ?? 0n
-      if (balance > 0n) frame.push(transferLog(step.address.bytes, beneficiary, balance))
-    }
-  }
-
-  /** The logs of the transaction that just ran; resets for the next one. */
-  take(): LogTuple[] {
-    const logs = this.frames[0]
-    this.frames = [[]]
-    this.pendingCreates = []
-    return logs
-  }
-}
-
 function txError(code: number, message: string, gas: bigint): SimulateError {
   return new SimulateError(code, `err: ${message} (supplied gas ${gas})`)
 }
@@ -242,6 +165,13 @@ async function preCheck(
       throw txError(
         SimulateErrorCode.NonceTooLow,
         `nonce too low: address ${who}, tx: ${tx.nonce} state: ${stateNonce}`,
+        tx.gasLimit,
+      )
+    }
+    if (stateNonce >= 2n ** 64n - 1n) {
+      throw txError(
+        SimulateErrorCode.Internal,
+        `nonce has max value: address ${who}, nonce: ${stateNonce}`,
         tx.gasLimit,
       )
     }
@@ -299,6 +229,8 @@ function callResult(result: RunTxResult, logs: LogTuple[]): SimulatedCall {
   }
   const error = result.execResult.exceptionError
   if (error !== undefined) {
+    // geth returns no data from a failed call; a revert's data is in the error.
+    out.returnData = new Uint8Array()
     out.logs = []
     if (error.error === 'revert') {
       const reason = decodeRevertReason(result.execResult.returnValue)
@@ -348,7 +280,7 @@ export async function simulateOnState(
     const overrides = input.blockOverrides as BlockOverrides & { number: bigint; time: bigint }
     const common = deps.common.copy()
     common.setHardforkBy({ blockNumber: overrides.number, timestamp: overrides.time })
-    const header = simulatedHeader(common, base, parent, overrides, opts)
+    const headerData = simulatedHeaderData(common, parent, overrides, opts)
     const vm = await createVM({
       common,
       blockchain,
@@ -360,25 +292,33 @@ export async function simulateOnState(
       },
     })
     await applyStateOverrides(deps.stateManager, input.stateOverrides)
+    keepPrecompileWarmth(vm, input.stateOverrides)
+    // The builder runs the block-start system calls (EIP-4788 beacon root, EIP-2935 parent hash) and, when the block
+    // is built, the EIP-7685 requests (deposits, EIP-7002 withdrawals, EIP-7251 consolidations), as geth's simulator.
+    const builder = await createBuilder(vm, {
+      parentBlock: parent,
+      headerData,
+      withdrawals: common.isActivatedEIP(4895) ? [] : undefined,
+      blockOpts: { putBlockIntoBlockchain: false, skipConsensusFormatValidation: true, freeze: false },
+    })
+    const header = createBlock(
+      { header: { ...headerData, gasUsed: 0n, blobGasUsed: common.isActivatedEIP(4844) ? 0n : undefined } },
+      { common, skipConsensusFormatValidation: true, freeze: false },
+    ).header
+    if (overrides.blobBaseFee !== undefined) {
+      const blobBaseFee = overrides.blobBaseFee
+      header.getBlobGasPrice = () => blobBaseFee
+    }
     const tracer = opts.traceTransfers ? new TransferTracer() : undefined
     tracer?.attach(vm)
-    const simulated = await runBlockCalls(vm, header, input.calls, opts, budget, tracer)
-    const block = createBlock(
-      {
-        header: {
-          ...header.toJSON(),
-          stateRoot: await deps.stateManager.getStateRoot(),
-          gasUsed: simulated.gasUsed,
-          transactionsTrie: roots.orderedRoot(simulated.txs.map((tx) => tx.serialize())),
-          receiptTrie: roots.orderedRoot(simulated.receipts),
-          logsBloom: simulated.bloom.bitvector,
-          ...(header.blobGasUsed !== undefined ? { blobGasUsed: 0n } : {}),
-        },
-        transactions: simulated.txs,
-        withdrawals: header.withdrawalsRoot !== undefined ? [] : undefined,
-      },
-      { common, skipConsensusFormatValidation: true, freeze: false },
-    )
+    let simulated: BlockCalls
+    try {
+      simulated = await runBlockCalls(vm, header, input.calls, opts, budget, tracer)
+    } catch (e) {
+      await builder.revert()
+      throw e
+    }
+    const block = await finishBlock(builder, simulated, roots)
     simulatedHashes.set(block.header.number, block.hash())
     results.push({ block, calls: simulated.calls, senders: simulated.senders })
     parent = block
@@ -386,34 +326,86 @@ export async function simulateOnState(
   return results
 }
 
-/** The header a simulated block runs with, before its execution fills in roots and gas used. */
-function simulatedHeader(
+/** BlockBuilder fields set here (private in its typings): the results of the calls run outside of it. */
+interface BuilderInternals {
+  transactions: TypedTransaction[]
+  transactionResults: RunTxResult[]
+}
+
+/** Assembles the simulated block with the builder: requests, state root, roots of the calls' transactions. */
+async function finishBlock(builder: BlockBuilder, simulated: BlockCalls, roots: TrieRootBuilder): Promise<Block> {
+  const internals = builder as unknown as BuilderInternals
+  // The transactions are unsigned: the builder would re-create (and validate) them; give it only their results.
+  internals.transactions = []
+  internals.transactionResults = simulated.results
+  builder.gasUsed = simulated.gasUsed
+  builder.blobGasUsed = simulated.blobGasUsed
+  builder.transactionsTrie = async () => roots.orderedRoot(simulated.txs.map((tx) => tx.serialize()))
+  builder.receiptTrie = async () => roots.orderedRoot(simulated.receipts)
+  const { block: assembled } = await builder.build()
+  return new Block(assembled.header, simulated.txs, [], assembled.withdrawals, {
+    common: assembled.common,
+  })
+}
+
+/**
+ * The header fields a simulated block starts with, as geth's makeHeaders and processBlock set them: coinbase,
+ * difficulty and gas limit carry over from the parent (the base block or the previous simulated one); the base fee is
+ * 0 outside validation unless overridden; the beacon root is zero; the rest is computed when the block is built.
+ */
+function simulatedHeaderData(
   common: Common,
-  base: Block,
   parent: Block,
   overrides: BlockOverrides & { number: bigint; time: bigint },
   opts: SimulateOptions,
-): BlockHeader {
+): HeaderData {
   const fields: HeaderData = {
     parentHash: parent.hash(),
-    coinbase: base.header.coinbase,
-    difficulty: base.header.difficulty,
-    gasLimit: base.header.gasLimit,
+    coinbase: overrides.feeRecipient ?? parent.header.coinbase,
+    difficulty: overrides.difficulty ?? parent.header.difficulty,
+    gasLimit: overrides.gasLimit ?? parent.header.gasLimit,
     number: overrides.number,
     timestamp: overrides.time,
+    mixHash: overrides.prevRandao ?? new Uint8Array(32),
+    nonce: new Uint8Array(8),
     extraData: new Uint8Array(),
   }
   if (common.isActivatedEIP(1559)) {
-    fields.baseFeePerGas = opts.validation ? opts.nextBaseFee(parent.header) : 0n
+    fields.baseFeePerGas = overrides.baseFeePerGas ?? (opts.validation ? opts.nextBaseFee(parent.header) : 0n)
   }
-  if (common.isActivatedEIP(4895)) fields.withdrawalsRoot = KECCAK256_RLP
   if (common.isActivatedEIP(4844)) {
     fields.excessBlobGas = parent.header.excessBlobGas !== undefined ? parent.header.calcNextExcessBlobGas(common) : 0n
-    fields.blobGasUsed = 0n
   }
   if (common.isActivatedEIP(4788)) fields.parentBeaconBlockRoot = new Uint8Array(32)
-  const template = createBlock({ header: fields }, { common, skipConsensusFormatValidation: true })
-  return blockWithOverrides(template, { ...overrides, number: undefined, time: undefined }).header
+  return fields
+}
+
+/**
+ * Outside validation fees below the block's are allowed (geth's NoBaseFee): such a call runs as if the base fee (or
+ * the blob base fee, for a blob call whose blob fee cap is below it) were 0.
+ */
+function lenientBlock(block: Block, tx: TypedTransaction): Block {
+  const { baseFeePerGas, excessBlobGas } = block.header
+  const feeCap = 'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice
+  const blobBaseFee = excessBlobGas !== undefined ? block.header.getBlobGasPrice() : undefined
+  const zeroBaseFee = baseFeePerGas !== undefined && feeCap < baseFeePerGas
+  const zeroBlobFee = blobBaseFee !== undefined && 'maxFeePerBlobGas' in tx && tx.maxFeePerBlobGas < blobBaseFee
+  if (!zeroBaseFee && !zeroBlobFee) return block
+  return blockWithOverrides(block, {
+    baseFeePerGas: zeroBaseFee ? 0n : undefined,
+    blobBaseFee: zeroBlobFee ? 0n : blobBaseFee,
+  })
+}
+
+/** What running a simulated block's calls yields. */
+interface BlockCalls {
+  txs: TypedTransaction[]
+  results: RunTxResult[]
+  receipts: Uint8Array[]
+  calls: SimulatedCall[]
+  senders: Address[]
+  gasUsed: bigint
+  blobGasUsed: bigint
 }
 
 async function runBlockCalls(
@@ -423,33 +415,18 @@ async function runBlockCalls(
   opts: SimulateOptions,
   budget: Budget,
   tracer: TransferTracer | undefined,
-): Promise<{
-  txs: TypedTransaction[]
-  receipts: Uint8Array[]
-  calls: SimulatedCall[]
-  senders: Address[]
-  gasUsed: bigint
-  bloom: Bloom
-}> {
+): Promise<BlockCalls> {
   const block = createBlock({ header }, { common: vm.common, skipConsensusFormatValidation: true, freeze: false })
   // blockWithOverrides may have replaced the blob base fee on this header.
   block.header.getBlobGasPrice = header.getBlobGasPrice.bind(header)
   const baseFee = header.baseFeePerGas
-  const out = {
-    txs: [] as TypedTransaction[],
-    receipts: [] as Uint8Array[],
-    calls: [] as SimulatedCall[],
-    senders: [] as Address[],
-    gasUsed: 0n,
-    bloom: new Bloom(undefined, vm.common),
-  }
+  const out: BlockCalls = { txs: [], results: [], receipts: [], calls: [], senders: [], gasUsed: 0n, blobGasUsed: 0n }
   for (const call of calls) {
     opts.deadline?.check()
     const from = call.from ?? createZeroAddress()
     const nonce = call.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n
-    const txCap = txGasCap(vm)
-    const remaining = header.gasLimit - out.gasUsed
-    let gas = call.gas ?? (txCap !== undefined && txCap < remaining ? txCap : remaining)
+    // Without a gas limit a call may use the rest of the block (geth's simulator skips EIP-7825's per-tx cap).
+    let gas = call.gas ?? header.gasLimit - out.gasUsed
     if (out.gasUsed + gas > header.gasLimit) {
       throw new SimulateError(
         SimulateErrorCode.BlockGasLimitReached,
@@ -460,23 +437,26 @@ async function runBlockCalls(
     // Calls without fees pay nothing outside validation; with validation they must cover the base fee.
     const request: CallRequest = { ...call, from, nonce }
     if (request.gasPrice === undefined && request.maxFeePerGas === undefined) request.maxFeePerGas = 0n
+    const tip = request.maxPriorityFeePerGas ?? 0n
+    if (request.gasPrice === undefined && tip > (request.maxFeePerGas ?? 0n)) {
+      throw txError(
+        SimulateErrorCode.InvalidParams,
+        `max priority fee per gas higher than max fee per gas: address ${toChecksumAddress(from.toString())}, maxPriorityFeePerGas: ${tip}, maxFeePerGas: ${request.maxFeePerGas}`,
+        gas,
+      )
+    }
     let tx: TypedTransaction
     try {
-      tx = await makeTx(vm, request, gas, true)
+      tx = await makeTx(vm, request, gas, { zeroSignature: true, uncappedGas: true })
     } catch (e) {
       if (!(e instanceof CallError)) throw e
       throw txError(SimulateErrorCode.Internal, e.message, gas)
     }
     await preCheck(vm, tx, from, baseFee, opts.validation)
-    // Outside validation a fee below the base fee is allowed (geth's NoBaseFee): run it as if the base fee were 0.
-    const feeCap = 'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice
-    const runBlock =
-      !opts.validation && baseFee !== undefined && feeCap < baseFee
-        ? blockWithOverrides(block, { baseFeePerGas: 0n })
-        : block
+    const runBlock = opts.validation ? block : lenientBlock(block, tx)
     let result: RunTxResult
     try {
-      result = await runTx(vm, {
+      result = await runCallTx(vm, {
         tx,
         block: runBlock,
         skipNonce: true,
@@ -491,12 +471,22 @@ async function runBlockCalls(
     }
     out.gasUsed += result.totalGasSpent
     if (budget.remaining !== undefined) budget.remaining -= result.totalGasSpent
-    const logs = tracer ? tracer.take() : (result.execResult.logs ?? []).map(([a, t, d]) => [a, t, d] as LogTuple)
-    out.calls.push(callResult(result, logs))
+    if (tracer) {
+      const { logs, indexes } = tracer.take()
+      out.calls.push({ ...callResult(result, logs), logIndexes: indexes })
+    } else {
+      out.calls.push(
+        callResult(
+          result,
+          (result.execResult.logs ?? []).map(([a, t, d]) => [a, t, d] as LogTuple),
+        ),
+      )
+    }
     out.txs.push(tx)
     out.senders.push(from)
     out.receipts.push(encodeReceipt(result.receipt, tx.type))
-    out.bloom.or(result.bloom)
+    out.results.push(result)
+    out.blobGasUsed += result.blobGasUsed ?? 0n
   }
   return out
 }

@@ -4,7 +4,7 @@
  */
 
 import type { Block } from '@ethereumjs/block'
-import { Address, bytesToBigInt, equalsBytes, setLengthLeft } from '@ethereumjs/util'
+import { Address, bigIntToUnpaddedBytes, bytesToBigInt, equalsBytes, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
 import { expectedBaseFee } from '../chain/index.js'
 import { type CallLimits, type CallRequest, Deadline } from '../execution/index.js'
@@ -71,12 +71,6 @@ export function toCallRequest(ctx: RpcContext, args: CallObject): CallRequest {
   if (args.chainId !== undefined && args.chainId !== chainId) {
     throw serverError(`chainId does not match node's (have=${args.chainId}, want=${chainId})`)
   }
-  if ((args.blobVersionedHashes?.length ?? 0) > 0 || args.maxFeePerBlobGas !== undefined) {
-    throw serverError('blob transactions are not supported')
-  }
-  if ((args.authorizationList?.length ?? 0) > 0) {
-    throw serverError('calls with an authorizationList (EIP-7702) are not supported yet')
-  }
   const request: CallRequest = {}
   if (args.from !== undefined) request.from = new Address(args.from)
   if (args.to !== undefined) request.to = new Address(args.to)
@@ -89,6 +83,18 @@ export function toCallRequest(ctx: RpcContext, args: CallObject): CallRequest {
   const input = args.input ?? args.data
   if (input !== undefined) request.data = input
   if (args.accessList) request.accessList = args.accessList.map((e) => [e.address, e.storageKeys ?? []])
+  if (args.blobVersionedHashes) request.blobVersionedHashes = args.blobVersionedHashes
+  if (args.maxFeePerBlobGas !== undefined) request.maxFeePerBlobGas = args.maxFeePerBlobGas
+  if (args.authorizationList) {
+    request.authorizationList = args.authorizationList.map((auth) => [
+      bigIntToUnpaddedBytes(auth.chainId),
+      auth.address,
+      bigIntToUnpaddedBytes(auth.nonce),
+      bigIntToUnpaddedBytes(auth.yParity),
+      bigIntToUnpaddedBytes(auth.r),
+      bigIntToUnpaddedBytes(auth.s),
+    ])
+  }
   return request
 }
 

@@ -78,7 +78,7 @@ function renderSimulatedBlock(simulated: SimulatedBlock, fullTransactions: boole
   fields.calls = simulated.calls.map((call, txIndex) =>
     renderCall(
       call,
-      call.logs.map((log) => formatLog(log, at, txIndex, logIndex++)),
+      call.logs.map((log, i) => formatLog(log, at, txIndex, call.logIndexes?.[i] ?? logIndex++)),
     ),
   )
   const sorted: Record<string, unknown> = {}
