@@ -212,6 +212,7 @@ interface RunFlags extends RpcLimitFlags {
   staticPeers?: string
   bootnodes?: string
   maxRoundTimeout?: number
+  txpoolMaxSlots?: number
 }
 
 const list = (value: string | undefined) =>
@@ -239,6 +240,7 @@ async function run(flags: RunFlags): Promise<void> {
     staticPeers: list(flags.staticPeers),
     bootnodes: list(flags.bootnodes),
     maxRoundTimeoutSeconds: flags.maxRoundTimeout,
+    txpoolMaxSlots: flags.txpoolMaxSlots,
     ...rpcLimitConfig(flags),
   })
   const dev = config.genesis === undefined
@@ -266,6 +268,7 @@ async function run(flags: RunFlags): Promise<void> {
     },
     rpcAdmin: limits.rpcAdmin,
     qbft: config.maxRoundTimeoutSeconds === undefined ? {} : { maxRoundTimeoutSeconds: config.maxRoundTimeoutSeconds },
+    txpool: config.txpoolMaxSlots === undefined ? {} : { maxSlots: config.txpoolMaxSlots },
     p2p: networked
       ? {
           ...(config.p2pListen ? { listen: config.p2pListen } : {}),
@@ -334,6 +337,7 @@ const runCommand = program
   .option('--static-peers <multiaddrs>', 'peers to keep connected, comma-separated /ip4/…/tcp/…/p2p/<id>')
   .option('--bootnodes <multiaddrs>', 'peers to dial on start, comma-separated /ip4/…/tcp/…/p2p/<id>')
   .option('--max-round-timeout <seconds>', 'cap of the doubling QBFT round timeout (default 30)', parsePositive)
+  .option('--txpool-max-slots <n>', 'transactions the pool holds, pending + queued (default 32768)', parsePositive)
   .addOption(
     new Option('--log-level <level>', 'log level')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])

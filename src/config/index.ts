@@ -82,6 +82,7 @@ export const configFileSchema = z
       .strict()
       .optional(),
     qbft: z.object({ 'max-round-timeout-seconds': z.number().positive().optional() }).strict().optional(),
+    txpool: z.object({ 'max-slots': z.number().int().positive().optional() }).strict().optional(),
   })
   .strict()
 
@@ -106,6 +107,8 @@ export interface NodeConfig extends RpcLimitsConfig {
   staticPeers?: string[]
   bootnodes?: string[]
   maxRoundTimeoutSeconds?: number
+  /** Transactions the pool holds (pending + queued). */
+  txpoolMaxSlots?: number
 }
 
 export class ConfigError extends Error {
@@ -160,6 +163,7 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     staticPeers: c.p2p?.['static-peers'],
     bootnodes: c.p2p?.bootnodes,
     maxRoundTimeoutSeconds: c.qbft?.['max-round-timeout-seconds'],
+    txpoolMaxSlots: c.txpool?.['max-slots'],
   }
 }
 

@@ -34,6 +34,8 @@ static-peers = ["/ip4/127.0.0.1/tcp/30304/p2p/16Uiu2HAmHpQnDkZkKJHm7qA5ZQwQ8fHdY
 bootnodes = []
 [qbft]
 max-round-timeout-seconds = 8
+[txpool]
+max-slots = 50000
 `)
     expect(await readConfigFile(file)).toEqual({
       datadir: join(dir, 'data'),
@@ -48,6 +50,7 @@ max-round-timeout-seconds = 8
       staticPeers: ['/ip4/127.0.0.1/tcp/30304/p2p/16Uiu2HAmHpQnDkZkKJHm7qA5ZQwQ8fHdYzzUPovef2PxzsZGk74S'],
       bootnodes: [],
       maxRoundTimeoutSeconds: 8,
+      txpoolMaxSlots: 50000,
     })
   })
 
