@@ -33,6 +33,8 @@ function cheaper(a: EvictionCandidate, b: EvictionCandidate): boolean {
  * from the state nonce is pending; block building reads it through `selectForBlock`, block import prunes it.
  */
 export class TxPool {
+  /** Settles when the work `prioritize` runs is done; admissions wait for it. */
+  private held: Promise<void> | undefined
   private readonly byHash = new Map<string, PooledTx>()
   private readonly accounts = new Map<string, SenderTxs>()
   private pendingTotal = 0
@@ -49,8 +51,27 @@ export class TxPool {
     private readonly deps: TxPoolDeps,
   ) {}
 
+  /**
+   * Runs `work` with new admissions held back until it settles (the consensus engine builds and imports blocks
+   * this way, so that a burst of submissions does not take the event loop from a block being built).
+   */
+  async prioritize<T>(work: () => Promise<T>): Promise<T> {
+    const running = work()
+    const settled = running.then(
+      () => {},
+      () => {},
+    )
+    this.held = settled
+    try {
+      return await running
+    } finally {
+      if (this.held === settled) this.held = undefined
+    }
+  }
+
   /** Decodes with the chain's Common and admits; returns the tx hash. */
   async addRaw(raw: Uint8Array): Promise<Uint8Array> {
+    while (this.held !== undefined) await this.held
     const tx = decodeTransaction(raw, this.rules())
     // A blob transaction is sized without its sidecar (the blobs are not part of the transaction).
     return this.admit(tx, tx instanceof Blob4844Tx ? tx.serialize().length : raw.length)

@@ -31,6 +31,8 @@ export interface PendingTransactions {
   selectForBlock(baseFeePerGas: bigint, gasLimit: bigint): TypedTransaction[]
   get(hash: Uint8Array): TypedTransaction | undefined
   onBlockImported(included: TypedTransaction[]): Promise<void>
+  /** Runs `work` (building or importing a block) with new admissions held back until it is done. */
+  prioritize<T>(work: () => Promise<T>): Promise<T>
 }
 
 /** Gossip for consensus messages and decided blocks; absent on a node without peers. */
@@ -382,21 +384,26 @@ export class QbftEngine {
       round,
       committedSeals: [],
     })
+    const coinbase = new Address(this.address)
     const started = this.clock.now()
-    const built = await execution.buildBlock(
-      parent,
-      {
-        timestamp,
-        gasLimit: parent.header.gasLimit,
-        baseFeePerGas,
-        coinbase: new Address(this.address),
-        difficulty: QBFT_DIFFICULTY,
-        mixHash: ISTANBUL_MIX_HASH,
-        nonce: new Uint8Array(8),
-        extraData,
-      },
-      txpool.selectForBlock(baseFeePerGas, parent.header.gasLimit),
-      { deadline: started + blockPeriodSeconds * 1000 * BUILD_SHARE },
+    // Admissions wait while the block is built: with a burst in flight they would otherwise take the event loop at
+    // every await of the execution and the block would miss its slot.
+    const built = await txpool.prioritize(() =>
+      execution.buildBlock(
+        parent,
+        {
+          timestamp,
+          gasLimit: parent.header.gasLimit,
+          baseFeePerGas,
+          coinbase,
+          difficulty: QBFT_DIFFICULTY,
+          mixHash: ISTANBUL_MIX_HASH,
+          nonce: new Uint8Array(8),
+          extraData,
+        },
+        txpool.selectForBlock(baseFeePerGas, parent.header.gasLimit),
+        { deadline: started + blockPeriodSeconds * 1000 * BUILD_SHARE },
+      ),
     )
     this.executed = {
       hash: sealedBlockFromCommit(built.block, round, []).block.hash(),
@@ -449,7 +456,7 @@ export class QbftEngine {
     const result = executed ? this.executed?.result : undefined
     this.executed = undefined
     const started = this.clock.now()
-    await chain.importBlock(sealed, result)
+    await this.deps.txpool.prioritize(() => chain.importBlock(sealed, result))
     transport?.publishBlock(encodeSealedBlock(sealed))
     log.info(
       {

@@ -34,6 +34,30 @@ describe('txpool pending and queued', () => {
     expect(content.queued.has(key)).toBe(false)
   })
 
+  it('holds new admissions back while prioritized work (a block being built or imported) runs', async () => {
+    const pool = new FakeChain().pool()
+    let finish: () => void = () => {}
+    const building = pool.prioritize(
+      () =>
+        new Promise<string>((resolve) => {
+          finish = () => resolve('block')
+        }),
+    )
+    const admitted = pool.addRaw(feeMarketTx(alice, { nonce: 0n }).serialize())
+    // Let the admission run as far as it can: it waits for the work.
+    for (let i = 0; i < 20; i++) await Promise.resolve()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(pool.stats()).toEqual({ pending: 0, queued: 0 })
+    finish()
+    expect(await building).toBe('block')
+    await admitted
+    expect(pool.stats()).toEqual({ pending: 1, queued: 0 })
+    // A failed piece of work releases admissions too, and its error reaches the caller.
+    await expect(pool.prioritize(() => Promise.reject(new Error('bad block')))).rejects.toThrow('bad block')
+    await pool.addRaw(feeMarketTx(alice, { nonce: 1n }).serialize())
+    expect(pool.stats()).toEqual({ pending: 2, queued: 0 })
+  })
+
   it('pendingNonce is the state nonce without txs, and stops at the first gap', async () => {
     const chain = new FakeChain()
     chain.setAccount(addressOf(bob), { nonce: 7n })
