@@ -5,7 +5,7 @@
 import type { Block } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
 import { Blob4844Tx, Capability, type TypedTransaction } from '@ethereumjs/tx'
-import { type Address, bytesToBigInt, bytesToHex, createContractAddress } from '@ethereumjs/util'
+import { type Address, bytesToBigInt, bytesToHex, createContractAddress, equalsBytes } from '@ethereumjs/util'
 import { Bloom } from '@ethereumjs/vm'
 import type { LogTuple, StoredReceipt } from '../chain/index.js'
 import { rawWithExtraData } from '../consensus/qbft/index.js'
@@ -299,6 +299,18 @@ export function formatReceipts(
   })
 }
 
+/** Encoded sizes of rendered blocks: the head is rendered for every poll, and encoding a block serializes every tx. */
+const sizes = new WeakMap<Block, { extraData: Uint8Array; size: number }>()
+
+/** The block's RLP size with `extraData` (its sealed form), as `size` reports it. */
+function sizeOf(block: Block, extraData: Uint8Array): number {
+  const known = sizes.get(block)
+  if (known !== undefined && equalsBytes(known.extraData, extraData)) return known.size
+  const size = RLP.encode(rawWithExtraData(block, extraData) as unknown as Uint8Array[]).length
+  sizes.set(block, { extraData, size })
+  return size
+}
+
 /** geth's block fields (a Go map, so keys are sorted); fork fields only where the header has them. */
 export type RpcBlock = Record<string, unknown> & { hash: Hex; number: Hex; transactions: Hex[] | RpcTransaction[] }
 
@@ -323,7 +335,7 @@ export function formatBlock(block: Block, extraData: Uint8Array, transactions: H
   out.receiptsRoot = data(h.receiptTrie)
   if (h.requestsHash !== undefined) out.requestsHash = data(h.requestsHash)
   out.sha3Uncles = data(h.uncleHash)
-  out.size = quantity(RLP.encode(rawWithExtraData(block, extraData) as unknown as Uint8Array[]).length)
+  out.size = quantity(sizeOf(block, extraData))
   out.stateRoot = data(h.stateRoot)
   out.timestamp = quantity(h.timestamp)
   out.transactions = transactions

@@ -73,8 +73,16 @@ export class TxPool {
   async addRaw(raw: Uint8Array): Promise<Uint8Array> {
     while (this.held !== undefined) await this.held
     const tx = decodeTransaction(raw, this.rules())
-    // A blob transaction is sized without its sidecar (the blobs are not part of the transaction).
-    return this.admit(tx, tx instanceof Blob4844Tx ? tx.serialize().length : raw.length)
+    if (tx instanceof Blob4844Tx) {
+      // Sized and hashed without its sidecar (the blobs are not part of the transaction).
+      return this.admit(tx, tx.serialize().length)
+    }
+    // The raw bytes are the transaction's encoding: hash them once instead of re-encoding the decoded fields, into the
+    // cache @ethereumjs/tx's hash() reads for frozen transactions.
+    const keccak = this.deps.common.customCrypto.keccak256
+    const cache = (tx as unknown as { cache: { hash?: Uint8Array } }).cache
+    if (keccak !== undefined && Object.isFrozen(tx) && cache.hash === undefined) cache.hash = keccak(raw)
+    return this.admit(tx, raw.length)
   }
 
   async add(tx: TypedTransaction): Promise<Uint8Array> {
