@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { NodeProcess } from './node.js'
-import { type RpcClient, toQuantity } from './rpc.js'
+import { RpcCallError, type RpcClient, toQuantity } from './rpc.js'
 
 export interface SignedTx {
   raw: `0x${string}`
@@ -34,6 +34,8 @@ export interface BlockUse {
   txs: number
   gasUsed: bigint
   observedAt: number
+  /** The block's own timestamp (seconds). */
+  timestamp: number
 }
 
 export interface LoadResult {
@@ -58,12 +60,14 @@ const BLOCKS_PER_POLL = 50
 interface RpcBlock {
   number: string
   gasUsed: string
+  timestamp: string
   transactions: string[]
 }
 
+/** `node` is the process serving `rpc` when it is ours (a foreign URL has none): the run stops if it exits. */
 export async function runLoad(
   rpc: RpcClient,
-  node: NodeProcess,
+  node: NodeProcess | undefined,
   txs: readonly SignedTx[],
   opts: LoadOptions,
 ): Promise<LoadResult> {
@@ -126,7 +130,7 @@ export async function runLoad(
         result.timedOut = true
         return
       }
-      if (!node.running) throw new Error(`node stopped during the run (${node.exitReason})`)
+      if (node !== undefined && !node.running) throw new Error(`node stopped during the run (${node.exitReason})`)
       let caughtUp = true
       try {
         const head = Number(await rpc.call<string>('eth_blockNumber'))
@@ -141,7 +145,12 @@ export async function runLoad(
             if (!outcome.ok) throw new Error(`eth_getBlockByNumber failed: ${outcome.error.message}`)
             const block = outcome.result as RpcBlock | null
             if (block === null) break
-            const use: BlockUse = { txs: 0, gasUsed: BigInt(block.gasUsed), observedAt }
+            const use: BlockUse = {
+              txs: 0,
+              gasUsed: BigInt(block.gasUsed),
+              observedAt,
+              timestamp: Number(block.timestamp),
+            }
             for (const hash of block.transactions) {
               const i = indexByHash.get(hash.toLowerCase())
               if (i === undefined || result.inclusions[i] !== undefined) continue
@@ -171,32 +180,79 @@ export async function runLoad(
 export interface ReceiptSummary {
   /** Receipts with status 0, by kind. */
   failed: Map<string, number>
+  /** Included transactions without a receipt. */
   missing: number
+  /** Accepted transactions the watcher did not see in a block but that have a receipt at the end (mined late). */
+  minedLate: number
+  /** Accepted transactions neither seen in a block nor holding a receipt at the end. */
+  lost: number
+}
+
+/** Receipts asked for in one eth_getTransactionReceipt batch. */
+const RECEIPTS_PER_BATCH = 100
+
+interface RpcReceipt {
+  transactionHash: string
+  status?: string
 }
 
 /**
  * Reads the receipts of every block that included one of `txs` (not timed; eth_getBlockReceipts, one block per
- * call) and counts the reverted ones per kind.
+ * call, or eth_getTransactionReceipt in batches where the node lacks it) and counts the reverted ones per kind; then
+ * asks for the receipt of every accepted transaction the watcher did not see mined, to tell late from lost.
  */
 export async function summariseReceipts(
   rpc: RpcClient,
   txs: readonly SignedTx[],
   result: LoadResult,
 ): Promise<ReceiptSummary> {
-  const summary: ReceiptSummary = { failed: new Map(), missing: 0 }
+  const summary: ReceiptSummary = { failed: new Map(), missing: 0, minedLate: 0, lost: 0 }
   const indexByHash = new Map(txs.map((tx, i) => [tx.hash.toLowerCase(), i]))
   const seen = new Set<number>()
+  const count = (receipt: RpcReceipt): void => {
+    const i = indexByHash.get(receipt.transactionHash.toLowerCase())
+    if (i === undefined) return
+    seen.add(i)
+    if (receipt.status !== '0x1') summary.failed.set(txs[i].kind, (summary.failed.get(txs[i].kind) ?? 0) + 1)
+  }
+  let blockReceipts = true
   for (const number of [...result.blocks.keys()].sort((a, b) => a - b)) {
-    const receipts = await rpc.call<{ transactionHash: string; status?: string }[] | null>('eth_getBlockReceipts', [
-      toQuantity(number),
-    ])
-    for (const receipt of receipts ?? []) {
-      const i = indexByHash.get(receipt.transactionHash.toLowerCase())
-      if (i === undefined) continue
-      seen.add(i)
-      if (receipt.status !== '0x1') summary.failed.set(txs[i].kind, (summary.failed.get(txs[i].kind) ?? 0) + 1)
+    try {
+      const receipts = await rpc.call<RpcReceipt[] | null>('eth_getBlockReceipts', [toQuantity(number)])
+      for (const receipt of receipts ?? []) count(receipt)
+    } catch (e) {
+      // Method not found / not supported (-32601, -32004): read the receipts one transaction at a time.
+      if (!(e instanceof RpcCallError && (e.code === -32601 || e.code === -32004))) throw e
+      blockReceipts = false
+      break
     }
   }
+  if (!blockReceipts) {
+    const included = txs.flatMap((_, i) => (result.inclusions[i] !== undefined ? [i] : []))
+    for (const receipt of await transactionReceipts(rpc, txs, included)) if (receipt !== null) count(receipt)
+  }
   summary.missing = result.inclusions.filter((inclusion, i) => inclusion !== undefined && !seen.has(i)).length
+  const unseen = txs.flatMap((_, i) => (result.inclusions[i] === undefined && !result.submitErrors.has(i) ? [i] : []))
+  const late = await transactionReceipts(rpc, txs, unseen)
+  summary.minedLate = late.filter((r) => r !== null).length
+  summary.lost = unseen.length - summary.minedLate
   return summary
+}
+
+/** eth_getTransactionReceipt of `txs[i]` for each of `indices`, in batches; null where the node has none. */
+async function transactionReceipts(
+  rpc: RpcClient,
+  txs: readonly SignedTx[],
+  indices: readonly number[],
+): Promise<(RpcReceipt | null)[]> {
+  const receipts: (RpcReceipt | null)[] = []
+  for (let k = 0; k < indices.length; k += RECEIPTS_PER_BATCH) {
+    const chunk = indices.slice(k, k + RECEIPTS_PER_BATCH)
+    const outcomes = await rpc.batch(chunk.map((i) => ({ method: 'eth_getTransactionReceipt', params: [txs[i].hash] })))
+    for (const outcome of outcomes) {
+      if (!outcome.ok) throw new Error(`eth_getTransactionReceipt failed: ${outcome.error.message}`)
+      receipts.push(outcome.result as RpcReceipt | null)
+    }
+  }
+  return receipts
 }

@@ -1,5 +1,5 @@
 /**
- * RPC read benchmark: builds a dev chain in-process (not timed) whose every block holds a transfer and every tenth block
+ * RPC read benchmark (`npm run bench -- --reads`): builds a dev chain in-process (not timed) whose every block holds a transfer and every tenth block
  * ERC-20 transfers (Transfer logs), starts `polis run` on it, then sends each workload of WORKLOADS for a fixed time with
  * a bounded number of requests in flight and prints requests/s and p50/p99 latency per workload.
  *

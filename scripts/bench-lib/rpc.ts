@@ -10,6 +10,17 @@ export interface RpcError {
   message: string
 }
 
+/** A JSON-RPC error answer to a single call; `code` tells e.g. "method not found" (-32601) from the rest. */
+export class RpcCallError extends Error {
+  constructor(
+    readonly method: string,
+    readonly code: number,
+    message: string,
+  ) {
+    super(`${method} failed: ${message} (code ${code})`)
+  }
+}
+
 /** One answer of a batch, in the order of the calls. */
 export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: RpcError }
 
@@ -30,7 +41,7 @@ export class RpcClient {
   /** Calls `method`; throws on transport errors and on JSON-RPC errors. */
   async call<T>(method: string, params: unknown[] = []): Promise<T> {
     const [outcome] = await this.batch([{ method, params }])
-    if (!outcome.ok) throw new Error(`${method} failed: ${outcome.error.message} (code ${outcome.error.code})`)
+    if (!outcome.ok) throw new RpcCallError(method, outcome.error.code, outcome.error.message)
     return outcome.result as T
   }
 
