@@ -49,13 +49,25 @@ export class RpcClient {
   async batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
     const firstId = this.nextId
     this.nextId += calls.length
-    const body = calls.map((c, i) => ({ jsonrpc: '2.0', id: firstId + i, method: c.method, params: c.params }))
-    const response = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    })
+    const body = JSON.stringify(
+      calls.map((c, i) => ({ jsonrpc: '2.0', id: firstId + i, method: c.method, params: c.params })),
+    )
+    const post = () =>
+      fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      })
+    let response: Response
+    try {
+      response = await post()
+    } catch (e) {
+      // A kept-alive connection that the server closed while this process was busy (signing, say) fails at once
+      // ("other side closed", seen with Hardhat's node): once more on a fresh connection.
+      if (!isClosedConnection(e)) throw e
+      response = await post()
+    }
     const text = await response.text()
     if (!response.ok) throw new Error(`HTTP ${response.status} from ${this.url}: ${text.slice(0, 200)}`)
     const parsed = JSON.parse(text) as RpcResponse[] | RpcResponse
@@ -69,6 +81,13 @@ export class RpcClient {
       return { ok: true, result: r.result }
     })
   }
+}
+
+const CLOSED_CONNECTION_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'])
+
+function isClosedConnection(e: unknown): boolean {
+  const cause = (e as { cause?: { code?: string } }).cause
+  return e instanceof TypeError && cause?.code !== undefined && CLOSED_CONNECTION_CODES.has(cause.code)
 }
 
 export const toQuantity = (n: bigint | number): `0x${string}` => `0x${n.toString(16)}`
