@@ -98,12 +98,13 @@ function roundStateJson(engine: QbftEngine): Record<string, unknown> {
   }
 }
 
-function createTxPool(opts: NodeOptions, spec: ChainSpec, chain: Chain, execution: Execution): TxPool {
+function createTxPool(opts: NodeOptions, spec: ChainSpec, chain: Chain, execution: Execution, crypto: Crypto): TxPool {
   return new TxPool(
     { ...defaultTxPoolOptions, ...opts.txpool },
     {
       common: spec.common,
       acceptBlobs: spec.kind === 'ethereum',
+      recoverSenders: crypto.recoverSenders,
       head: () => ({
         number: chain.head.header.number,
         baseFeePerGas: chain.head.header.baseFeePerGas ?? 0n,
@@ -190,7 +191,7 @@ export class PolisNode {
       }
       const { validators, rules } = attachConsensus({ spec, chain, execution }, crypto)
       const votes = new VoteProposer()
-      const txpool = createTxPool(opts, spec, chain, execution)
+      const txpool = createTxPool(opts, spec, chain, execution, crypto)
       const network = opts.p2p
         ? await Network.create(opts.p2p, {
             privateKey: opts.validatorKey ?? (await nodeKey(opts.datadir)),
@@ -232,7 +233,11 @@ export class PolisNode {
       )
       const txBatcher =
         network && new TxBatcher(defaultTxGossipOptions, (batch) => publish(network, TOPICS.txs, batch, log))
-      const txIngress = new TxIngress(defaultTxGossipOptions, (raw) => txpool.addRaw(raw))
+      const txIngress = new TxIngress(
+        defaultTxGossipOptions,
+        (raw) => txpool.addRaw(raw),
+        (raws) => txpool.prepareRaw(raws),
+      )
       if (network) {
         network.subscribe(TOPICS.qbft, (bytes) => engine.onMessage(bytes))
         network.subscribe(TOPICS.block, (bytes) => engine.onBlock(bytes))
@@ -273,6 +278,7 @@ export class PolisNode {
           chain,
           network,
           importBlock: (sealed) => engine.importDecided(sealed),
+          recoverSenders: crypto.recoverSenders,
           log: log.child({ module: 'sync' }),
         })
       await network?.start()
@@ -316,7 +322,7 @@ export class PolisNode {
     },
   ): Promise<PolisNode> {
     const { spec, db, chain, execution, crypto, log } = parts
-    const txpool = createTxPool(opts, spec, chain, execution)
+    const txpool = createTxPool(opts, spec, chain, execution, crypto)
     const rpcDeps = baseRpcDeps({ spec, chain, execution, txpool, crypto, log })
     const rpc = await RpcServer.start(parts.rpcOptions, rpcDeps)
     let adminRpc: RpcServer | undefined

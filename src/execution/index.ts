@@ -113,6 +113,8 @@ export interface ExecutionDeps {
    * ommer rewards, withdrawals, system calls), for chains of kind 'ethereum'. Default 'replay'.
    */
   blockExecution?: 'replay' | 'library'
+  /** Recovers a received block's senders before it runs (off the event loop where possible); else on first use. */
+  recoverSenders?: (txs: readonly TypedTransaction[]) => Promise<void>
 }
 
 export interface AccountInfo {
@@ -261,6 +263,7 @@ export class Execution {
     try {
       if (!equalsBytes(parentStateRoot, this.headStateRoot)) await this.reset(parentStateRoot)
       this.vm.common.setHardforkBy({ blockNumber: block.header.number, timestamp: block.header.timestamp })
+      await this.deps.recoverSenders?.(block.transactions)
       const { receipts, touches } =
         this.deps.blockExecution === 'library'
           ? await this.runWithLibrary(block)

@@ -25,6 +25,11 @@ export interface DispatcherOptions {
   maxResponseBytes?: number
   /** Calls of one batch that run at once; default 1 (one after the other). */
   batchConcurrency?: number
+  /**
+   * Work done once for a whole batch before its calls run (decoding and recovering the senders of every raw
+   * transaction it sends, together); returns what to release once the calls are done. Its failure only skips it.
+   */
+  prepareBatch?: (calls: readonly { method: string; params: unknown }[]) => Promise<() => void>
 }
 
 /**
@@ -159,6 +164,24 @@ export class Dispatcher {
    * "response too large" (`emit(…, true)`), and the later ones are not run.
    */
   private async runBatch(
+    batch: unknown[],
+    emit: (response: JsonRpcResponse, always: boolean) => boolean,
+  ): Promise<void> {
+    let release: (() => void) | undefined
+    if (this.opts.prepareBatch !== undefined && batch.length > 1) {
+      const calls = batch.filter(
+        (m): m is { method: string; params: unknown } => isObject(m) && typeof m.method === 'string',
+      )
+      release = await this.opts.prepareBatch(calls).catch(() => undefined)
+    }
+    try {
+      await this.runCalls(batch, emit)
+    } finally {
+      release?.()
+    }
+  }
+
+  private async runCalls(
     batch: unknown[],
     emit: (response: JsonRpcResponse, always: boolean) => boolean,
   ): Promise<void> {

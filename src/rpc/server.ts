@@ -3,6 +3,7 @@
  * CORS open to any origin (wallets and dApps call from browsers), body size limit answered with HTTP 413.
  */
 import type { AddressInfo } from 'node:net'
+import { hexToBytes } from '@ethereumjs/util'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { capabilitiesMethods } from './capabilities.js'
@@ -45,17 +46,30 @@ export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodT
 }
 
 /** The dispatcher's limits from a listener's options. */
-export function dispatcherOptions(opts: RpcOptions): DispatcherOptions {
+export function dispatcherOptions(opts: RpcOptions, deps: Pick<RpcDeps, 'txpool'>): DispatcherOptions {
   return {
     maxBatchLength: opts.maxBatchLength,
     maxResponseBytes: opts.maxResponseBytes,
     batchConcurrency: opts.batchConcurrency,
+    prepareBatch: (calls) => deps.txpool.prepareRaw(rawTransactionsOf(calls)),
   }
+}
+
+/** The raw transactions a batch's eth_sendRawTransaction calls carry (well-formed hex only; the calls check the rest). */
+function rawTransactionsOf(calls: readonly { method: string; params: unknown }[]): Uint8Array[] {
+  const raws: Uint8Array[] = []
+  for (const { method, params } of calls) {
+    if (method !== 'eth_sendRawTransaction' || !Array.isArray(params)) continue
+    const hex = params[0]
+    if (typeof hex === 'string' && hex.length % 2 === 0 && /^0x[0-9a-fA-F]+$/.test(hex))
+      raws.push(hexToBytes(hex as `0x${string}`))
+  }
+  return raws
 }
 
 /** The dispatcher over every public namespace (HTTP; each WebSocket connection adds its subscriptions). */
 export function createDispatcher(opts: RpcOptions, deps: RpcDeps, filters?: FilterManager): Dispatcher {
-  return new Dispatcher(createMethods({ opts, deps }, filters), dispatcherOptions(opts), deps.log)
+  return new Dispatcher(createMethods({ opts, deps }, filters), dispatcherOptions(opts, deps), deps.log)
 }
 
 function errorBody(code: number, message: string): string {
@@ -80,7 +94,7 @@ export class RpcServer {
     const logs = createLogReader(ctx)
     const filters = new FilterManager(defaultFilterOptions, ctx, logs)
     const methods = createMethods(ctx, filters)
-    const dispatcher = new Dispatcher(methods, dispatcherOptions(opts), deps.log)
+    const dispatcher = new Dispatcher(methods, dispatcherOptions(opts, deps), deps.log)
     const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
     const log = deps.log
     await app.register(websocket, { options: { maxPayload: opts.maxBodyBytes } })
@@ -140,7 +154,7 @@ export class RpcServer {
           socket,
           {
             ...defaultWebSocketOptions,
-            ...dispatcherOptions(opts),
+            ...dispatcherOptions(opts, deps),
             maxConcurrentRequests: opts.wsMaxConcurrentRequests,
             maxQueuedRequests: opts.wsMaxQueuedRequests,
           },

@@ -3,6 +3,7 @@
  * higher, in ranges, and imports them one by one with full validation (seals from a quorum, execution, roots).
  */
 import { RLP } from '@ethereumjs/rlp'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import { bigIntToUnpaddedBytes, bytesToBigInt, bytesToInt } from '@ethereumjs/util'
 import type { Logger } from 'pino'
 import { BlockImportError, type Chain, type SealedBlock } from '../chain/index.js'
@@ -55,6 +56,8 @@ export interface SyncDeps {
   network: Network
   /** Imports a decided block in step with consensus (the engine serialises it with its own work). */
   importBlock(sealed: SealedBlock): Promise<void>
+  /** Recovers transaction senders off the event loop (Crypto.recoverSenders). */
+  recoverSenders(txs: readonly TypedTransaction[]): Promise<void>
   log: Logger
 }
 
@@ -230,14 +233,24 @@ export class BlockSync {
   /** Imports a range in order; a malformed or invalid block gets its peer dropped and ends the range. */
   private async importRange(peerId: string, blocks: Uint8Array[]): Promise<'ok' | 'bad'> {
     const { chain, network, log } = this.deps
+    // Decoded up to the first malformed block, whose error ends the range once the blocks before it are imported.
+    const decoded: SealedBlock[] = []
+    let malformed: Error | undefined
     for (const bytes of blocks) {
-      let sealed: SealedBlock
       try {
-        sealed = decodeSealedBlock(RLP.encode(bytes as never) as Uint8Array, this.deps.spec.common)
+        decoded.push(decodeSealedBlock(RLP.encode(bytes as never) as Uint8Array, this.deps.spec.common))
       } catch (err) {
-        await network.punish(peerId, `served a malformed block: ${(err as Error).message}`)
-        return 'bad'
+        malformed = err as Error
+        break
       }
+    }
+    // Every block's senders are recovered off the event loop while the blocks before it execute.
+    for (const sealed of decoded) {
+      if (sealed.block.header.number > chain.head.header.number) {
+        this.deps.recoverSenders(sealed.block.transactions).catch(() => {})
+      }
+    }
+    for (const sealed of decoded) {
       const number = sealed.block.header.number
       if (number <= chain.head.header.number) continue
       try {
@@ -252,6 +265,10 @@ export class BlockSync {
         return 'ok'
       }
       this.recordProgress(sealed.block.transactions.length)
+    }
+    if (malformed !== undefined) {
+      await network.punish(peerId, `served a malformed block: ${malformed.message}`)
+      return 'bad'
     }
     return 'ok'
   }

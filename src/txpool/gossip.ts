@@ -98,6 +98,9 @@ export interface TxIngressStats {
  * Admits received transactions one at a time in arrival order. `admit` rejects for a transaction the pool refuses
  * (known, underpriced, nonce too low, …): that is normal gossip, counted and otherwise ignored.
  */
+/** Received transactions decoded and recovered together before they are admitted one by one. */
+const PREPARED_CHUNK = 256
+
 export class TxIngress {
   private readonly queue: Uint8Array[] = []
   private head = 0
@@ -115,6 +118,8 @@ export class TxIngress {
   constructor(
     private readonly opts: TxGossipOptions,
     private readonly admit: (raw: Uint8Array) => Promise<unknown>,
+    /** Decodes a chunk and recovers its senders together before its admissions (TxPool.prepareRaw). */
+    private readonly prepare?: (raws: readonly Uint8Array[]) => Promise<() => void>,
   ) {}
 
   /** Queues the transactions of a received batch; a malformed batch is counted and dropped. */
@@ -152,12 +157,21 @@ export class TxIngress {
   private async drain(): Promise<void> {
     try {
       while (this.head < this.queue.length) {
-        const raw = this.queue[this.head++]
+        // Counted as queued until each one's admission starts.
+        const chunk = this.queue.slice(this.head, this.head + PREPARED_CHUNK)
+        const release = this.prepare === undefined ? undefined : await this.prepare(chunk).catch(() => undefined)
         try {
-          await this.admit(raw)
-          this.counters.admitted++
-        } catch {
-          this.counters.refused++
+          for (const raw of chunk) {
+            this.head++
+            try {
+              await this.admit(raw)
+              this.counters.admitted++
+            } catch {
+              this.counters.refused++
+            }
+          }
+        } finally {
+          release?.()
         }
         // Compact now and then so that a long-lived queue does not keep every processed entry.
         if (this.head >= 1_024 && this.head * 2 >= this.queue.length) {

@@ -1,4 +1,5 @@
 import type { Common } from '@ethereumjs/common'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
 
 export interface AccountState {
@@ -18,4 +19,6 @@ export interface TxPoolDeps {
    * refuse them (no blob sidecars travel between validators); a read-only imported chain takes them as geth would.
    */
   acceptBlobs?: boolean
+  /** Recovers the senders of a batch at once (off the event loop where it can); by default each on first use. */
+  recoverSenders?: (txs: readonly TypedTransaction[]) => Promise<void>
 }

@@ -45,6 +45,8 @@ export class TxPool {
   private eviction: BinaryHeap<EvictionCandidate> = new BinaryHeap(cheaper)
   private evictionBaseFee = -1n
   private readonly addedListeners = new Set<(tx: TypedTransaction) => void>()
+  /** Transactions decoded by `prepareRaw`, by the keccak of their raw bytes, until their `addRaw` takes them. */
+  private readonly prepared = new Map<string, TypedTransaction>()
 
   constructor(
     private readonly opts: TxPoolOptions,
@@ -72,17 +74,62 @@ export class TxPool {
   /** Decodes with the chain's Common and admits; returns the tx hash. */
   async addRaw(raw: Uint8Array): Promise<Uint8Array> {
     while (this.held !== undefined) await this.held
-    const tx = decodeTransaction(raw, this.rules())
-    if (tx instanceof Blob4844Tx) {
-      // Sized and hashed without its sidecar (the blobs are not part of the transaction).
-      return this.admit(tx, tx.serialize().length)
+    const tx = this.takePrepared(raw) ?? this.decode(raw)
+    // Blob transactions are sized without their sidecar (the blobs are not part of the transaction).
+    return this.admit(tx, tx instanceof Blob4844Tx ? tx.serialize().length : raw.length)
+  }
+
+  /**
+   * Decodes a batch of raw transactions ahead of their `addRaw` calls (a JSON-RPC batch, a gossiped batch) and
+   * recovers their senders together, off the event loop where the node can. Nothing is admitted here: the calls that
+   * follow take the decoded transactions instead of decoding again. Bytes that do not decode are left for `addRaw`
+   * to refuse. Returns the release of whatever the calls did not take.
+   */
+  async prepareRaw(raws: readonly Uint8Array[]): Promise<() => void> {
+    const keys: string[] = []
+    const txs: TypedTransaction[] = []
+    for (const raw of raws) {
+      const key = this.preparedKey(raw)
+      if (key === undefined || this.prepared.has(key)) continue
+      let tx: TypedTransaction
+      try {
+        tx = this.decode(raw)
+      } catch {
+        continue
+      }
+      this.prepared.set(key, tx)
+      keys.push(key)
+      txs.push(tx)
     }
+    if (txs.length > 0) await this.deps.recoverSenders?.(txs)
+    return () => {
+      for (const key of keys) this.prepared.delete(key)
+    }
+  }
+
+  private takePrepared(raw: Uint8Array): TypedTransaction | undefined {
+    if (this.prepared.size === 0) return undefined
+    const key = this.preparedKey(raw)
+    const tx = key === undefined ? undefined : this.prepared.get(key)
+    if (key !== undefined) this.prepared.delete(key)
+    return tx
+  }
+
+  /** Raw transactions are matched by the keccak of their bytes (the hash, for all but blob transactions). */
+  private preparedKey(raw: Uint8Array): string | undefined {
+    const keccak = this.deps.common.customCrypto.keccak256
+    return keccak === undefined ? undefined : bytesToHex(keccak(raw))
+  }
+
+  private decode(raw: Uint8Array): TypedTransaction {
+    const tx = decodeTransaction(raw, this.rules())
+    if (tx instanceof Blob4844Tx) return tx
     // The raw bytes are the transaction's encoding: hash them once instead of re-encoding the decoded fields, into the
     // cache @ethereumjs/tx's hash() reads for frozen transactions.
     const keccak = this.deps.common.customCrypto.keccak256
     const cache = (tx as unknown as { cache: { hash?: Uint8Array } }).cache
     if (keccak !== undefined && Object.isFrozen(tx) && cache.hash === undefined) cache.hash = keccak(raw)
-    return this.admit(tx, raw.length)
+    return tx
   }
 
   async add(tx: TypedTransaction): Promise<Uint8Array> {

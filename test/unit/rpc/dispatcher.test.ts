@@ -197,3 +197,42 @@ describe('error mapping', () => {
     expect(await send(call('big'))).toEqual({ jsonrpc: '2.0', id: 1, result: { value: '0xff' } })
   })
 })
+
+describe('batch preparation', () => {
+  it('hands the batch to prepareBatch before its calls run and releases after the last answer', async () => {
+    const events: string[] = []
+    const dispatcher = new Dispatcher(
+      {
+        step: (params) => {
+          const value = (params as string[])[0]
+          events.push(`call ${value}`)
+          return value
+        },
+      },
+      {
+        maxBatchLength: 10,
+        batchConcurrency: 2,
+        prepareBatch: async (calls) => {
+          events.push(`prepare ${calls.map((c) => (c.params as string[])[0]).join(',')}`)
+          return () => events.push('release')
+        },
+      },
+      fakeLogger().logger,
+    )
+    const batch = ['a', 'b', 'c'].map((p, id) => ({ jsonrpc: '2.0', id, method: 'step', params: [p] }))
+    const answers = (await dispatcher.handle([...batch, 'not a call'])) as JsonRpcResponse[]
+    expect(answers.map((a) => ('result' in a ? a.result : 'error'))).toEqual(['a', 'b', 'c', 'error'])
+    expect(events).toEqual(['prepare a,b,c', 'call a', 'call b', 'call c', 'release'])
+    // A single call is not a batch; a failing preparation only skips it.
+    events.length = 0
+    await dispatcher.handle({ jsonrpc: '2.0', id: 1, method: 'step', params: ['d'] })
+    expect(events).toEqual(['call d'])
+    const failing = new Dispatcher(
+      { step: (params) => (params as string[])[0] },
+      { maxBatchLength: 10, prepareBatch: async () => Promise.reject(new Error('worker gone')) },
+      fakeLogger().logger,
+    )
+    const results = (await failing.handle(batch)) as JsonRpcResponse[]
+    expect(results.map((a) => ('result' in a ? a.result : 'error'))).toEqual(['a', 'b', 'c'])
+  })
+})

@@ -103,4 +103,24 @@ describe('TxIngress', () => {
     await ingress.settled()
     expect(seen).toEqual([1, 2, 3, 4, 5, 7])
   })
+
+  it('prepares what is queued together before admitting it one by one, and releases it after', async () => {
+    // The first batch starts the drain at once; the second waits for the next chunk.
+    const events: string[] = []
+    const ingress = new TxIngress(
+      defaultTxGossipOptions,
+      async (r) => {
+        events.push(`admit ${r[0]}`)
+      },
+      async (raws) => {
+        events.push(`prepare ${raws.map((r) => r[0]).join(',')}`)
+        return () => events.push('release')
+      },
+    )
+    ingress.onBatch(encodeTxBatch([raw(1), raw(2)]))
+    ingress.onBatch(encodeTxBatch([raw(3)]))
+    await ingress.settled()
+    expect(events).toEqual(['prepare 1,2', 'admit 1', 'admit 2', 'release', 'prepare 3', 'admit 3', 'release'])
+    expect(ingress.stats()).toMatchObject({ admitted: 3, queued: 0 })
+  })
 })
