@@ -10,5 +10,12 @@ export {
   type TxIngressStats,
 } from './gossip.js'
 export type { AccountState, TxPoolDeps } from './interface.js'
-export { defaultTxPoolOptions, type TxPoolOptions } from './options.js'
-export { TxPool } from './pool.js'
+export {
+  defaultTxPoolJournalOptions,
+  defaultTxPoolOptions,
+  TX_POOL_ORDERS,
+  type TxPoolJournalOptions,
+  type TxPoolOptions,
+  type TxPoolOrder,
+} from './options.js'
+export { type AddedListener, TxPool } from './pool.js'
