@@ -11,6 +11,15 @@ export {
 } from './gossip.js'
 export type { AccountState, TxPoolDeps } from './interface.js'
 export {
+  decodeJournal,
+  encodeJournal,
+  JOURNAL_FLUSH_DELAY_MS,
+  type JournaledPool,
+  type JournalRestore,
+  TxJournal,
+  type TxJournalOptions,
+} from './journal.js'
+export {
   defaultTxPoolJournalOptions,
   defaultTxPoolOptions,
   TX_POOL_ORDERS,
