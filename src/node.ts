@@ -3,10 +3,11 @@
  */
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { bytesToHex, hexToBytes } from '@ethereumjs/util'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import type { Chain } from './chain/index.js'
+import { MAX_REJOURNAL_SECONDS } from './config/index.js'
 import {
   defaultQbftEngineOptions,
   headerView,
@@ -35,10 +36,14 @@ import {
 import { BlockSync, defaultSyncOptions } from './sync/index.js'
 import {
   defaultTxGossipOptions,
+  defaultTxPoolJournalOptions,
   defaultTxPoolOptions,
+  JOURNAL_FLUSH_DELAY_MS,
   TxBatcher,
   TxIngress,
+  TxJournal,
   TxPool,
+  type TxPoolJournalOptions,
   type TxPoolOptions,
 } from './txpool/index.js'
 
@@ -56,6 +61,8 @@ export interface NodeOptions {
   /** A second JSON-RPC listener (same limits as `rpc`, its own host, port and namespaces); absent = none. */
   rpcAdmin?: Partial<RpcAdminOptions> & { port: number }
   txpool?: Partial<TxPoolOptions>
+  /** The pool's journal across restarts; default `txpool.rlp` in the data directory, path '' = none. */
+  txpoolJournal?: Partial<TxPoolJournalOptions>
   qbft?: Partial<QbftEngineOptions>
   /** Peer-to-peer networking; absent = a node without peers (the single-validator dev chain). */
   p2p?: Partial<NetworkOptions>
@@ -118,6 +125,31 @@ function createTxPool(opts: NodeOptions, spec: ChainSpec, chain: Chain, executio
   )
 }
 
+/**
+ * Restores the pool from its journal and keeps the journal from then on; undefined when the journal is off. Opened
+ * before the RPC and the network start, and closed (rewritten from the pool) after they stop, before the database.
+ */
+async function openTxJournal(opts: NodeOptions, txpool: TxPool, log: Logger): Promise<TxJournal | undefined> {
+  const { path, rejournalSeconds } = { ...defaultTxPoolJournalOptions, ...opts.txpoolJournal }
+  if (path === '') return undefined
+  if (!Number.isInteger(rejournalSeconds) || rejournalSeconds < 1 || rejournalSeconds > MAX_REJOURNAL_SECONDS) {
+    throw new Error(
+      `txpool rejournal-seconds must be a whole number from 1 to ${MAX_REJOURNAL_SECONDS}, got ${rejournalSeconds}`,
+    )
+  }
+  const maxSlots = opts.txpool?.maxSlots ?? defaultTxPoolOptions.maxSlots
+  return TxJournal.open(
+    {
+      path: resolve(opts.datadir, path),
+      rejournalMs: rejournalSeconds * 1000,
+      flushDelayMs: JOURNAL_FLUSH_DELAY_MS,
+      // The pool holds at most maxSlots txs: past twice that many appends, most records are of mined txs.
+      rewriteAfterAppends: 2 * maxSlots,
+    },
+    { pool: txpool, log: log.child({ module: 'txpool' }) },
+  )
+}
+
 /** What every node's JSON-RPC gets; a QBFT node adds its coinbase, networking and consensus state. */
 function baseRpcDeps(parts: {
   spec: ChainSpec
@@ -146,6 +178,7 @@ export class PolisNode {
     readonly network: Network | undefined,
     private readonly sync: BlockSync | undefined,
     private readonly txBatcher: TxBatcher | undefined,
+    private readonly journal: TxJournal | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -168,6 +201,7 @@ export class PolisNode {
     }
     const crypto = createCrypto()
     const { spec, db, chain, execution } = await openChain(opts.datadir, opts.genesisFile, crypto)
+    let journal: TxJournal | undefined
     try {
       const log = opts.log
       if (spec.kind === 'ethereum') {
@@ -178,7 +212,11 @@ export class PolisNode {
         }
         if (opts.validatorKey) throw new Error('a validator key is for QBFT chains; this genesis has no config.qbft')
         attachEthereumRules({ chain, execution })
+        const txpool = createTxPool(opts, spec, chain, execution, crypto)
+        journal = await openTxJournal(opts, txpool, log)
         return await PolisNode.startReadOnly(opts, {
+          txpool,
+          journal,
           spec,
           db,
           chain,
@@ -192,6 +230,7 @@ export class PolisNode {
       const { validators, rules } = attachConsensus({ spec, chain, execution }, crypto)
       const votes = new VoteProposer()
       const txpool = createTxPool(opts, spec, chain, execution, crypto)
+      journal = await openTxJournal(opts, txpool, log)
       const network = opts.p2p
         ? await Network.create(opts.p2p, {
             privateKey: opts.validatorKey ?? (await nodeKey(opts.datadir)),
@@ -297,8 +336,23 @@ export class PolisNode {
         },
         'node started',
       )
-      return new PolisNode(spec, db, chain, execution, txpool, engine, rpc, adminRpc, network, sync, txBatcher, log)
+      return new PolisNode(
+        spec,
+        db,
+        chain,
+        execution,
+        txpool,
+        engine,
+        rpc,
+        adminRpc,
+        network,
+        sync,
+        txBatcher,
+        journal,
+        log,
+      )
     } catch (e) {
+      await journal?.close()
       await db.close()
       throw e
     }
@@ -311,6 +365,8 @@ export class PolisNode {
   private static async startReadOnly(
     opts: NodeOptions,
     parts: {
+      txpool: TxPool
+      journal: TxJournal | undefined
       spec: ChainSpec
       db: Database
       chain: Chain
@@ -321,8 +377,7 @@ export class PolisNode {
       adminRpcOptions: RpcOptions | undefined
     },
   ): Promise<PolisNode> {
-    const { spec, db, chain, execution, crypto, log } = parts
-    const txpool = createTxPool(opts, spec, chain, execution, crypto)
+    const { txpool, journal, spec, db, chain, execution, crypto, log } = parts
     const rpcDeps = baseRpcDeps({ spec, chain, execution, txpool, crypto, log })
     const rpc = await RpcServer.start(parts.rpcOptions, rpcDeps)
     let adminRpc: RpcServer | undefined
@@ -348,6 +403,7 @@ export class PolisNode {
       undefined,
       undefined,
       undefined,
+      journal,
       log,
     )
   }
@@ -359,6 +415,8 @@ export class PolisNode {
     await this.engine?.stop()
     this.txBatcher?.stop()
     await this.network?.stop()
+    // Nothing admits or mines any more: the journal is left holding exactly the pool.
+    await this.journal?.close()
     await this.db.close()
     this.log.info('node stopped')
   }

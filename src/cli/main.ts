@@ -6,12 +6,14 @@ import { join, resolve } from 'node:path'
 import { hexToBytes } from '@ethereumjs/util'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import {
+  MAX_REJOURNAL_SECONDS,
   mergeConfig,
   type NodeConfig,
   parseGasCap,
   parseTimeout,
   type RpcLimitsConfig,
   readConfigFile,
+  TXPOOL_ORDERS,
 } from '../config/index.js'
 import { createCrypto } from '../crypto/index.js'
 import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_MNEMONIC, DEV_VALIDATOR } from '../genesis/index.js'
@@ -26,6 +28,12 @@ const DEFAULT_DATADIR = join(homedir(), '.polis', 'dev')
 function parsePositive(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number')
+  return n
+}
+
+function parseRejournalSeconds(value: string): number {
+  const n = parsePositive(value)
+  if (n > MAX_REJOURNAL_SECONDS) throw new InvalidArgumentError(`must be at most ${MAX_REJOURNAL_SECONDS} seconds`)
   return n
 }
 
@@ -213,6 +221,9 @@ interface RunFlags extends RpcLimitFlags {
   bootnodes?: string
   maxRoundTimeout?: number
   txpoolMaxSlots?: number
+  txpoolOrder?: NodeConfig['txpoolOrder']
+  txpoolJournal?: string
+  txpoolRejournalSeconds?: number
 }
 
 const list = (value: string | undefined) =>
@@ -241,6 +252,9 @@ async function run(flags: RunFlags): Promise<void> {
     bootnodes: list(flags.bootnodes),
     maxRoundTimeoutSeconds: flags.maxRoundTimeout,
     txpoolMaxSlots: flags.txpoolMaxSlots,
+    txpoolOrder: flags.txpoolOrder,
+    txpoolJournal: flags.txpoolJournal,
+    txpoolRejournalSeconds: flags.txpoolRejournalSeconds,
     ...rpcLimitConfig(flags),
   })
   const dev = config.genesis === undefined
@@ -268,7 +282,14 @@ async function run(flags: RunFlags): Promise<void> {
     },
     rpcAdmin: limits.rpcAdmin,
     qbft: config.maxRoundTimeoutSeconds === undefined ? {} : { maxRoundTimeoutSeconds: config.maxRoundTimeoutSeconds },
-    txpool: config.txpoolMaxSlots === undefined ? {} : { maxSlots: config.txpoolMaxSlots },
+    txpool: {
+      ...(config.txpoolMaxSlots !== undefined ? { maxSlots: config.txpoolMaxSlots } : {}),
+      ...(config.txpoolOrder !== undefined ? { order: config.txpoolOrder } : {}),
+    },
+    txpoolJournal: {
+      ...(config.txpoolJournal !== undefined ? { path: config.txpoolJournal } : {}),
+      ...(config.txpoolRejournalSeconds !== undefined ? { rejournalSeconds: config.txpoolRejournalSeconds } : {}),
+    },
     p2p: networked
       ? {
           ...(config.p2pListen ? { listen: config.p2pListen } : {}),
@@ -338,6 +359,21 @@ const runCommand = program
   .option('--bootnodes <multiaddrs>', 'peers to dial on start, comma-separated /ip4/…/tcp/…/p2p/<id>')
   .option('--max-round-timeout <seconds>', 'cap of the doubling QBFT round timeout (default 30)', parsePositive)
   .option('--txpool-max-slots <n>', 'transactions the pool holds, pending + queued (default 32768)', parsePositive)
+  .addOption(
+    new Option(
+      '--txpool-order <order>',
+      'block building order: price (highest tip first, as geth) or fifo (arrival order, as Besu --tx-pool=sequenced; default price)',
+    ).choices(TXPOOL_ORDERS),
+  )
+  .option(
+    '--txpool-journal <path>',
+    'file keeping pooled transactions across restarts, relative to the datadir ("" = none; default txpool.rlp)',
+  )
+  .option(
+    '--txpool-rejournal-seconds <n>',
+    'rewrite the journal from the pool this often (default 3600)',
+    parseRejournalSeconds,
+  )
   .addOption(
     new Option('--log-level <level>', 'log level')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])

@@ -8,6 +8,10 @@ import { parse as parseToml } from 'smol-toml'
 import { z } from 'zod'
 
 const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+/** The transaction pool's block-building orders (txpool's `TxPoolOrder`). */
+export const TXPOOL_ORDERS = ['price', 'fifo'] as const
+/** The longest rejournal interval a Node.js timer can hold (2^31 - 1 ms). */
+export const MAX_REJOURNAL_SECONDS = 2_147_483
 const port = z.number().int().min(0).max(65535)
 
 // JSON-RPC listener limits and the second (admin) listener: [rpc] keys and [rpc.admin].
@@ -82,7 +86,15 @@ export const configFileSchema = z
       .strict()
       .optional(),
     qbft: z.object({ 'max-round-timeout-seconds': z.number().positive().optional() }).strict().optional(),
-    txpool: z.object({ 'max-slots': z.number().int().positive().optional() }).strict().optional(),
+    txpool: z
+      .object({
+        'max-slots': z.number().int().positive().optional(),
+        order: z.enum(TXPOOL_ORDERS).optional(),
+        journal: z.string().optional(),
+        'rejournal-seconds': z.number().int().positive().max(MAX_REJOURNAL_SECONDS).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
 
@@ -109,6 +121,11 @@ export interface NodeConfig extends RpcLimitsConfig {
   maxRoundTimeoutSeconds?: number
   /** Transactions the pool holds (pending + queued). */
   txpoolMaxSlots?: number
+  /** Block building order: 'price' (geth) or 'fifo' (Besu's sequenced pool). */
+  txpoolOrder?: (typeof TXPOOL_ORDERS)[number]
+  /** Journal file, relative to the data directory unless absolute; '' = none. */
+  txpoolJournal?: string
+  txpoolRejournalSeconds?: number
 }
 
 export class ConfigError extends Error {
@@ -133,7 +150,11 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
   }
   const parsed = configFileSchema.safeParse(raw)
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    const problems = parsed.error.issues.map((i) => {
+      const value = valueAt(raw, i.path)
+      const got = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`
+      return `${i.path.map(String).join('.') || '(root)'}: ${i.message}${got}`
+    })
     throw new ConfigError(`config file ${path}: ${problems.join('; ')}`)
   }
   const base = dirname(resolve(path))
@@ -164,7 +185,21 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     bootnodes: c.p2p?.bootnodes,
     maxRoundTimeoutSeconds: c.qbft?.['max-round-timeout-seconds'],
     txpoolMaxSlots: c.txpool?.['max-slots'],
+    txpoolOrder: c.txpool?.order,
+    // Relative to the data directory, as geth's journal path (not to the file), since the journal lives there.
+    txpoolJournal: c.txpool?.journal,
+    txpoolRejournalSeconds: c.txpool?.['rejournal-seconds'],
   }
+}
+
+/** The value a config issue points at (shown with the message, so the operator sees what was read). */
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined
+    value = (value as Record<PropertyKey, unknown>)[key]
+  }
+  return value
 }
 
 /** `override` wins where it has a value. */

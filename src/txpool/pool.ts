@@ -5,7 +5,7 @@ import { TxPoolError } from './errors.js'
 import { BinaryHeap } from './heap.js'
 import type { AccountState, TxPoolDeps } from './interface.js'
 import { FULL_RESYNC_INTERVAL_BLOCKS, type TxPoolOptions } from './options.js'
-import { selectByPriceAndNonce } from './selection.js'
+import { selectTransactions } from './selection.js'
 import {
   checkEnvelope,
   checkGasAndFee,
@@ -28,6 +28,9 @@ function cheaper(a: EvictionCandidate, b: EvictionCandidate): boolean {
   return a.tip < b.tip || (a.tip === b.tip && a.entry.seq > b.entry.seq)
 }
 
+/** Told of every admitted transaction with the bytes it was admitted from (for a blob tx: with its sidecar). */
+export type AddedListener = (tx: TypedTransaction, raw: Uint8Array) => void
+
 /**
  * Pending/queued transaction pool with geth's admission rules. Per sender, a nonce-keyed list whose contiguous run
  * from the state nonce is pending; block building reads it through `selectForBlock`, block import prunes it.
@@ -44,7 +47,7 @@ export class TxPool {
   /** Min-heap of every pooled tx by effective tip at `evictionBaseFee`; removed txs are skipped lazily. */
   private eviction: BinaryHeap<EvictionCandidate> = new BinaryHeap(cheaper)
   private evictionBaseFee = -1n
-  private readonly addedListeners = new Set<(tx: TypedTransaction) => void>()
+  private readonly addedListeners = new Set<AddedListener>()
   /** Transactions decoded by `prepareRaw`, by the keccak of their raw bytes, until their `addRaw` takes them. */
   private readonly prepared = new Map<string, TypedTransaction>()
 
@@ -76,7 +79,7 @@ export class TxPool {
     while (this.held !== undefined) await this.held
     const tx = this.takePrepared(raw) ?? this.decode(raw)
     // Blob transactions are sized without their sidecar (the blobs are not part of the transaction).
-    return this.admit(tx, tx instanceof Blob4844Tx ? tx.serialize().length : raw.length)
+    return this.admit(tx, tx instanceof Blob4844Tx ? tx.serialize().length : raw.length, raw)
   }
 
   /**
@@ -133,12 +136,16 @@ export class TxPool {
   }
 
   async add(tx: TypedTransaction): Promise<Uint8Array> {
-    // Unsigned txs cannot be serialized for their size; the envelope check reports them as invalid sender.
-    return this.admit(tx, tx.isSigned() ? tx.serialize().length : 0)
+    // Unsigned txs cannot be serialized; the envelope check reports them as invalid sender.
+    const raw = tx.isSigned() ? tx.serialize() : new Uint8Array()
+    return this.admit(tx, raw.length, raw)
   }
 
-  /** Calls `listener` with every transaction the pool accepts (pending filters, subscriptions); returns an unsubscriber. */
-  onAdded(listener: (tx: TypedTransaction) => void): () => void {
+  /**
+   * Calls `listener` with every transaction the pool accepts (pending filters, subscriptions, the journal); returns
+   * an unsubscriber.
+   */
+  onAdded(listener: AddedListener): () => void {
     this.addedListeners.add(listener)
     return () => this.addedListeners.delete(listener)
   }
@@ -165,8 +172,9 @@ export class TxPool {
     return account.pendingEnd
   }
 
+  /** Pending txs for a block, in the pool's order (`TxPoolOptions.order`); selection removes nothing. */
   selectForBlock(baseFeePerGas: bigint, gasLimit: bigint): TypedTransaction[] {
-    return selectByPriceAndNonce(this.accounts.values(), baseFeePerGas, gasLimit, TX_GAS)
+    return selectTransactions(this.accounts.values(), this.opts.order, baseFeePerGas, gasLimit, TX_GAS)
   }
 
   /** Removes the block's txs, then re-reads the affected senders (all senders every few blocks) and prunes. */
@@ -205,6 +213,14 @@ export class TxPool {
     }
   }
 
+  /** Every pooled tx, pending and queued, in arrival order (the journal is rewritten from it). */
+  transactionsInArrivalOrder(): TypedTransaction[] {
+    // A Map iterates in insertion order, and an entry is inserted into `byHash` once, when it arrives.
+    const txs: TypedTransaction[] = []
+    for (const entry of this.byHash.values()) txs.push(entry.tx)
+    return txs
+  }
+
   stats(): { pending: number; queued: number } {
     return { pending: this.pendingTotal, queued: this.queuedTotal }
   }
@@ -229,7 +245,7 @@ export class TxPool {
     }
   }
 
-  private async admit(tx: TypedTransaction, size: number): Promise<Uint8Array> {
+  private async admit(tx: TypedTransaction, size: number, raw: Uint8Array): Promise<Uint8Array> {
     const head = this.deps.head()
     const envelope = envelopeOfTx(tx, size)
     checkEnvelope(envelope, this.rules())
@@ -280,7 +296,7 @@ export class TxPool {
       if (nonce > pendingEnd && (account?.queuedCount ?? 0) >= this.opts.maxQueuedPerAccount) {
         throw new TxPoolError('ACCOUNT_LIMIT', `${this.opts.maxQueuedPerAccount} queued transactions`)
       }
-      if (this.byHash.size >= this.opts.maxSlots) this.makeRoom(key, envelope.feeCap, envelope.tipCap)
+      if (this.byHash.size >= this.opts.maxSlots) this.makeRoom(key, nonce, envelope.feeCap, envelope.tipCap)
     }
 
     // Eviction cannot have emptied this sender (victims are other senders'), but re-read to be safe.
@@ -307,7 +323,7 @@ export class TxPool {
     this.pushEvictionCandidate(entry)
     for (const listener of this.addedListeners) {
       try {
-        listener(tx)
+        listener(tx, raw)
       } catch {
         // A listener's failure is its own; admission stands.
       }
@@ -331,17 +347,27 @@ export class TxPool {
     return feeCap >= (old.feeCap * factor) / 100n && tipCap >= (old.tipCap * factor) / 100n
   }
 
-  /** Evicts the cheapest tx of another sender when the new tx pays a higher effective tip, else POOL_FULL. */
-  private makeRoom(senderKey: string, feeCap: bigint, tipCap: bigint): void {
+  /**
+   * Frees a slot for a new tx of `senderKey` at `nonce`, or throws POOL_FULL. Both rules rank pooled txs by effective
+   * tip at the head's base fee, the newest first among equal tips (`cheaper`):
+   * - price order (geth): the cheapest tx of another sender goes if the new tx pays a higher effective tip; that
+   *   sender's later nonces stay, queued behind the gap;
+   * - fifo order (Besu's sequenced pool, `AbstractPendingTransactionsSorter.evictLessPriorityTransactions`): the
+   *   least-priority tx of the whole pool, the new one included, goes with all its sender's later nonces so that no
+   *   gap is left. The new tx is the newest, so it is itself that tx unless it out-pays the cheapest: on a zero-fee
+   *   chain a full pool keeps its oldest txs and refuses newcomers (Besu 23.10.2, PRs #6106 and #6146).
+   */
+  private makeRoom(senderKey: string, nonce: bigint, feeCap: bigint, tipCap: bigint): void {
     const baseFee = this.deps.head().baseFeePerGas
     if (baseFee !== this.evictionBaseFee) this.rebuildEviction(baseFee)
     const heap = this.eviction
+    const fifo = this.opts.order === 'fifo'
     const ownTxs: EvictionCandidate[] = []
     let victim: EvictionCandidate | undefined
     for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
       if (this.byHash.get(top.entry.hash) !== top.entry) {
         heap.pop()
-      } else if (top.entry.account.key === senderKey) {
+      } else if (!fifo && top.entry.account.key === senderKey) {
         ownTxs.push(heap.pop() as EvictionCandidate)
       } else {
         victim = top
@@ -350,11 +376,21 @@ export class TxPool {
     }
     for (const candidate of ownTxs) heap.push(candidate)
     const tip = effectiveTip(feeCap, tipCap, baseFee)
-    if (victim === undefined || victim.tip >= tip) {
+    // In fifo order, evicting one of the sender's own lower nonces would take the new tx with it.
+    const ownLowerNonce = victim !== undefined && victim.entry.account.key === senderKey && victim.entry.nonce < nonce
+    if (victim === undefined || victim.tip >= tip || ownLowerNonce) {
       throw new TxPoolError('POOL_FULL', `${this.opts.maxSlots} transactions`)
     }
     heap.pop()
-    this.removeEntry(victim.entry)
+    if (!fifo) {
+      this.removeEntry(victim.entry)
+      return
+    }
+    const { account } = victim.entry
+    const later = [...account.txs.values()].filter((entry) => entry.nonce >= victim.entry.nonce)
+    // Highest nonce first, as Besu, so that no step leaves a gap.
+    later.sort((a, b) => (a.nonce < b.nonce ? 1 : -1))
+    for (const entry of later) this.removeEntry(entry)
   }
 
   private pushEvictionCandidate(entry: PooledTx): void {

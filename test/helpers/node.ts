@@ -36,7 +36,14 @@ export async function freePort(): Promise<number> {
 
 /** Starts a dev-chain node in this process on a free port; `datadir` defaults to a new temp dir. */
 export async function startNode(
-  opts: { datadir?: string; genesisFile?: string; rpc?: Partial<RpcOptions>; rpcAdmin?: NodeOptions['rpcAdmin'] } = {},
+  opts: {
+    datadir?: string
+    genesisFile?: string
+    rpc?: Partial<RpcOptions>
+    rpcAdmin?: NodeOptions['rpcAdmin']
+    txpool?: NodeOptions['txpool']
+    txpoolJournal?: NodeOptions['txpoolJournal']
+  } = {},
 ): Promise<PolisNode> {
   return PolisNode.start({
     datadir: opts.datadir ?? tempDir(),
@@ -44,6 +51,8 @@ export async function startNode(
     validatorKey: hexToBytes(DEV_VALIDATOR.privateKey),
     rpc: { host: '127.0.0.1', port: 0, ...opts.rpc },
     rpcAdmin: opts.rpcAdmin,
+    txpool: opts.txpool,
+    txpoolJournal: opts.txpoolJournal,
     log: createLogger('silent'),
   })
 }

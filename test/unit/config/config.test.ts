@@ -36,6 +36,9 @@ bootnodes = []
 max-round-timeout-seconds = 8
 [txpool]
 max-slots = 50000
+order = "fifo"
+journal = "pool/journal.rlp"
+rejournal-seconds = 600
 `)
     expect(await readConfigFile(file)).toEqual({
       datadir: join(dir, 'data'),
@@ -51,7 +54,28 @@ max-slots = 50000
       bootnodes: [],
       maxRoundTimeoutSeconds: 8,
       txpoolMaxSlots: 50000,
+      txpoolOrder: 'fifo',
+      // Kept as written: the node resolves it against the data directory.
+      txpoolJournal: 'pool/journal.rlp',
+      txpoolRejournalSeconds: 600,
     })
+  })
+
+  it('refuses bad [txpool] values, naming the key, the value read and what is allowed', async () => {
+    await expect(readConfigFile(write('[txpool]\norder = "fastest"\n').file)).rejects.toThrow(
+      'txpool.order: Invalid option: expected one of "price"|"fifo" (got "fastest")',
+    )
+    await expect(readConfigFile(write('[txpool]\nrejournal-seconds = 0\n').file)).rejects.toThrow(
+      /txpool\.rejournal-seconds: .*>0 \(got 0\)/,
+    )
+    await expect(readConfigFile(write('[txpool]\nrejournal-seconds = 1e10\n').file)).rejects.toThrow(
+      /txpool\.rejournal-seconds: .*2147483/,
+    )
+    await expect(readConfigFile(write('[txpool]\njournal = false\n').file)).rejects.toThrow(
+      /txpool\.journal: .*expected string.* \(got false\)/,
+    )
+    // An empty journal path is allowed: it turns the journal off.
+    expect(await readConfigFile(write('[txpool]\njournal = ""\n').file)).toMatchObject({ txpoolJournal: '' })
   })
 
   it('reads the JSON-RPC limits and the admin listener, and refuses impossible values', async () => {

@@ -238,3 +238,67 @@ describe('txpool bound', () => {
     expect(pool.has(a0.hash())).toBe(true)
   })
 })
+
+describe('txpool replacement, bound and listeners', () => {
+  it('replaces a queued tx in place: it stays queued, and needs no free slot in a full pool', async () => {
+    const pool = new FakeChain().pool({ maxSlots: 2 })
+    const b0 = feeMarketTx(bob)
+    const a2 = feeMarketTx(alice, { nonce: 2n, maxFeePerGas: 100n * GWEI, maxPriorityFeePerGas: 2n * GWEI })
+    await pool.add(b0)
+    await pool.add(a2)
+    const bumped = feeMarketTx(alice, { nonce: 2n, maxFeePerGas: 110n * GWEI, maxPriorityFeePerGas: 3n * GWEI })
+    await pool.add(bumped)
+    expect(pool.has(a2.hash())).toBe(false)
+    expect(pool.stats()).toEqual({ pending: 1, queued: 1 })
+    expect(nonces(pool.content().queued.get(addressOf(alice).toString())!)).toEqual([2n])
+    expect(pool.get(bumped.hash())).toBe(bumped)
+    expect(pool.has(b0.hash())).toBe(true)
+  })
+
+  it('never holds more than maxSlots, and its counts match its content, over a random stream in both orders', async () => {
+    let state = 99
+    const random = (n: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31
+      return (state >>> 16) % n
+    }
+    for (const order of ['price', 'fifo'] as const) {
+      const pool = new FakeChain().pool({ maxSlots: 8, order })
+      const keys = [alice, bob, carol, privateKey(4)]
+      let admitted = 0
+      for (let i = 0; i < 60; i++) {
+        const tx = feeMarketTx(keys[random(4)], {
+          nonce: BigInt(random(5)),
+          maxFeePerGas: 100n * GWEI,
+          maxPriorityFeePerGas: BigInt(1 + random(20)) * GWEI,
+        })
+        try {
+          await pool.add(tx)
+          admitted++
+        } catch (e) {
+          expect((e as { code: string }).code).toMatch(/^(POOL_FULL|REPLACEMENT_UNDERPRICED|ALREADY_KNOWN)$/)
+        }
+        const { pending, queued } = pool.content()
+        const count = (m: Map<string, TypedTransaction[]>) => [...m.values()].reduce((n, txs) => n + txs.length, 0)
+        expect(pool.stats()).toEqual({ pending: count(pending), queued: count(queued) })
+        expect(pool.stats().pending + pool.stats().queued).toBeLessThanOrEqual(8)
+        expect(pool.transactionsInArrivalOrder()).toHaveLength(pool.stats().pending + pool.stats().queued)
+      }
+      expect(admitted).toBeGreaterThan(8)
+    }
+  })
+
+  it('tells onAdded listeners each admitted tx with the bytes it came in, until they unsubscribe', async () => {
+    const pool = new FakeChain().pool()
+    const seen: [TypedTransaction, Uint8Array][] = []
+    const unsubscribe = pool.onAdded((tx, raw) => seen.push([tx, raw]))
+    const viaRaw = feeMarketTx(alice)
+    const viaObject = legacyTx(bob)
+    await pool.addRaw(viaRaw.serialize())
+    await pool.add(viaObject)
+    await expect(pool.add(viaObject)).rejects.toMatchObject({ code: 'ALREADY_KNOWN' })
+    unsubscribe()
+    await pool.add(feeMarketTx(carol))
+    expect(seen.map(([tx]) => tx.hash())).toEqual([viaRaw.hash(), viaObject.hash()])
+    expect(seen.map(([, raw]) => raw)).toEqual([viaRaw.serialize(), viaObject.serialize()])
+  })
+})

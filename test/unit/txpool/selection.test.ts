@@ -90,3 +90,70 @@ describe('txpool selection against a reference', () => {
     }
   })
 })
+
+/**
+ * Arrival order, naively: each pending tx ranks at the latest arrival among itself and its sender's lower nonces; walk
+ * all txs by (rank, nonce), skipping senders already dropped, dropping a sender whose tx cannot pay or does not fit.
+ */
+function naiveFifo(pending: Map<string, Arrival[]>, baseFee: bigint, gasLimit: bigint): TypedTransaction[] {
+  const ranked: { arrival: Arrival; rank: number }[] = []
+  for (const txs of pending.values()) {
+    let rank = -1
+    for (const arrival of txs) {
+      rank = Math.max(rank, arrival.seq)
+      ranked.push({ arrival, rank })
+    }
+  }
+  ranked.sort((a, b) => a.rank - b.rank || Number(a.arrival.tx.nonce - b.arrival.tx.nonce))
+  const dropped = new Set<string>()
+  const out: TypedTransaction[] = []
+  let gasLeft = gasLimit
+  for (const { arrival } of ranked) {
+    if (gasLeft < 21_000n) break
+    if (dropped.has(arrival.sender)) continue
+    if (arrival.tx.maxFeePerGas < baseFee || arrival.tx.gasLimit > gasLeft) {
+      dropped.add(arrival.sender)
+      continue
+    }
+    out.push(arrival.tx)
+    gasLeft -= arrival.tx.gasLimit
+  }
+  return out
+}
+
+describe('txpool fifo selection against a reference', () => {
+  it('matches the naive arrival-order walk on random pools, gas limits and base fees', async () => {
+    const random = prng(7)
+    for (let round = 0; round < 4; round++) {
+      const chain = new FakeChain()
+      const pool = chain.pool({ order: 'fifo' })
+      const arrivals: Arrival[] = []
+      const senders = Array.from({ length: 10 }, (_, i) => privateKey(300 + round * 20 + i))
+      const planned = senders.flatMap((key) => Array.from({ length: 1 + random(5) }, (_, i) => ({ key, nonce: i })))
+      for (let i = planned.length - 1; i > 0; i--) {
+        const j = random(i + 1)
+        ;[planned[i], planned[j]] = [planned[j], planned[i]]
+      }
+      for (const { key, nonce } of planned) {
+        const tx = feeMarketTx(key, {
+          nonce: BigInt(nonce),
+          maxFeePerGas: BigInt(8 + random(12)) * GWEI,
+          maxPriorityFeePerGas: BigInt(random(4)) * GWEI,
+          gasLimit: 21_000n + BigInt(random(3)) * 20_000n,
+        })
+        await pool.add(tx)
+        arrivals.push({ tx, sender: addressOf(key).toString(), seq: arrivals.length })
+      }
+      const pending = new Map<string, Arrival[]>()
+      for (const arrival of [...arrivals].sort((a, b) => Number(a.tx.nonce - b.tx.nonce))) {
+        pending.set(arrival.sender, [...(pending.get(arrival.sender) ?? []), arrival])
+      }
+      expect(pool.stats()).toEqual({ pending: arrivals.length, queued: 0 })
+      for (const baseFee of [7n * GWEI, 12n * GWEI]) {
+        for (const gasLimit of [30_000_000n, 400_000n, 150_000n]) {
+          expect(pool.selectForBlock(baseFee, gasLimit)).toEqual(naiveFifo(pending, baseFee, gasLimit))
+        }
+      }
+    }
+  })
+})
