@@ -26,6 +26,8 @@ export const Prefix = {
   SenderNonce: 0x0c,
   /** Created contract address → block number ‖ tx index ‖ creator address. */
   ContractCreator: 0x0d,
+  /** The senders of a block's transactions, by block hash: 20 bytes each, in order (RPC answers need them). */
+  Senders: 0x0e,
 } as const
 
 export type PrefixByte = (typeof Prefix)[keyof typeof Prefix]

@@ -44,7 +44,7 @@ import {
   uint64,
   withParams,
 } from './params.js'
-import { findBlock, renderBlock, senderOf, stateBlock } from './resolve.js'
+import { blockSenders, findBlock, renderBlock, stateBlock } from './resolve.js'
 import { simulateMethods } from './simulate.js'
 
 /** The limits of one call-like request from the RPC options: the gas cap and a deadline starting now. */
@@ -109,10 +109,11 @@ async function minedTx(ctx: RpcContext, txHash: Uint8Array): Promise<{ block: Bl
   return { block, index: location.index }
 }
 
-function txAt(ctx: RpcContext, block: Block | undefined, index: bigint): RpcTransaction | null {
+async function txAt(ctx: RpcContext, block: Block | undefined, index: bigint): Promise<RpcTransaction | null> {
   if (block === undefined || index >= BigInt(block.transactions.length)) return null
   const tx = block.transactions[Number(index)]
-  return formatTransaction(tx, senderOf(ctx)(tx), inclusionOf(block, Number(index)))
+  const sender = await blockSenders(ctx, block)
+  return formatTransaction(tx, sender(tx, Number(index)), inclusionOf(block, Number(index)))
 }
 
 /** How eth_getProof names a requested slot: as given if it was 32 bytes of hex, else as a quantity. */
@@ -271,7 +272,7 @@ export function ethMethods(ctx: RpcContext): MethodTable {
       const receipts = await chain.getReceipts(mined.block.hash())
       if (receipts === undefined || receipts.length !== mined.block.transactions.length) return null
       const tx = mined.block.transactions[mined.index]
-      return formatReceipt(mined.block, receipts, mined.index, senderOf(ctx)(tx))
+      return formatReceipt(mined.block, receipts, mined.index, (await blockSenders(ctx, mined.block))(tx, mined.index))
     }),
 
     eth_getBlockByNumber: withParams([required(blockNumber), required(bool)], async (number, full) => {
@@ -302,7 +303,7 @@ export function ethMethods(ctx: RpcContext): MethodTable {
       if (block === undefined) return null
       const receipts = await chain.getReceipts(block.hash())
       if (receipts === undefined) return block.transactions.length === 0 ? [] : null
-      return formatReceipts(block, receipts, senderOf(ctx))
+      return formatReceipts(block, receipts, await blockSenders(ctx, block))
     }),
     // QBFT blocks have no ommers.
     eth_getUncleCountByBlockNumber: withParams([required(blockNumber)], async (number) =>

@@ -289,11 +289,11 @@ export function countLogs(receipts: StoredReceipt[], index: number): number {
 export function formatReceipts(
   block: Block,
   receipts: StoredReceipt[],
-  senderOf: (tx: TypedTransaction) => Address,
+  senderOf: (tx: TypedTransaction, index: number) => Address,
 ): RpcReceipt[] {
   let logIndex = 0
   return block.transactions.map((tx, index) => {
-    const receipt = formatReceipt(block, receipts, index, senderOf(tx), logIndex)
+    const receipt = formatReceipt(block, receipts, index, senderOf(tx, index), logIndex)
     logIndex += receipts[index].logs.length
     return receipt
   })

@@ -34,7 +34,7 @@ import {
   required,
   withParams,
 } from './params.js'
-import { findBlock, renderBlock, senderOf } from './resolve.js'
+import { blockSenders, findBlock, renderBlock } from './resolve.js'
 import { DEFAULT_TRACE_TIMEOUT_MS, Tracing, withTimeout } from './tracing.js'
 
 /** The API level Otterscan checks for (ots_getApiLevel). */
@@ -142,7 +142,7 @@ export function otsMethods(ctx: RpcContext): MethodTable {
 
   async function receiptsOf(block: Block): Promise<RpcReceipt[]> {
     const stored = (await chain.getReceipts(block.hash())) ?? []
-    return formatReceipts(block, stored, senderOf(ctx))
+    return formatReceipts(block, stored, await blockSenders(ctx, block))
   }
 
   /** Sum of what senders paid for gas in `block` (base fee included). */
@@ -218,7 +218,7 @@ export function otsMethods(ctx: RpcContext): MethodTable {
       }
       const blockReceipts = await stored
       if (blockReceipts === undefined) continue
-      const sender = senderOf(ctx)(tx)
+      const sender = (await blockSenders(ctx, block))(tx, p.index)
       txs.push(formatTransaction(tx, sender, inclusionOf(block, p.index)))
       receipts.push({
         ...formatReceipt(block, blockReceipts, p.index, sender),

@@ -4,7 +4,7 @@
  */
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import type { Address } from '@ethereumjs/util'
+import { Address } from '@ethereumjs/util'
 import { sealedExtraData } from '../consensus/qbft/index.js'
 import { serverError } from './errors.js'
 import { data, formatBlock, formatTransaction, inclusionOf, type RpcBlock } from './format.js'
@@ -39,12 +39,27 @@ export function senderOf(ctx: RpcContext): (tx: TypedTransaction) => Address {
   return (tx) => txpool.sender(tx)
 }
 
+/**
+ * Senders of a block's transactions by index: as recorded at import (no signature recovered again), else as
+ * `senderOf` finds them.
+ */
+export async function blockSenders(
+  ctx: RpcContext,
+  block: Block,
+): Promise<(tx: TypedTransaction, index: number) => Address> {
+  const recorded = block.transactions.length > 0 ? await ctx.deps.chain.getSenders(block.hash()) : undefined
+  const fallback = senderOf(ctx)
+  if (recorded === undefined || recorded.length !== block.transactions.length) return (tx) => fallback(tx)
+  return (_tx, index) => new Address(recorded[index])
+}
+
 /** A block as eth_getBlockBy* answers it, with the full extraData (seals) and size. */
 export async function renderBlock(ctx: RpcContext, block: Block, fullTransactions: boolean): Promise<RpcBlock> {
   const seals = await ctx.deps.chain.getSeals(block.hash())
-  const sender = senderOf(ctx)
   const transactions = fullTransactions
-    ? block.transactions.map((tx, index) => formatTransaction(tx, sender(tx), inclusionOf(block, index)))
+    ? await blockSenders(ctx, block).then((sender) =>
+        block.transactions.map((tx, index) => formatTransaction(tx, sender(tx, index), inclusionOf(block, index))),
+      )
     : block.transactions.map((tx) => data(tx.hash()))
   return formatBlock(block, sealedExtraData(block.header, seals), transactions)
 }

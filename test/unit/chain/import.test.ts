@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Block, createBlock } from '@ethereumjs/block'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { Address, hexToBytes } from '@ethereumjs/util'
+import { Address, bytesToHex, hexToBytes } from '@ethereumjs/util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { BlockImportError, type Chain } from '../../../src/chain/index.js'
 import {
@@ -119,6 +119,8 @@ describe('block import', () => {
     const receipts = await chain.getReceipts(block.hash())
     expect(receipts?.map((r) => r.status)).toEqual([1])
     expect(await chain.getTxLocation(block.transactions[0].hash())).toEqual({ blockNumber: 1n, index: 0 })
+    // The senders recovered for execution are recorded for the RPC; an empty block records none.
+    expect((await chain.getSenders(block.hash()))?.map((s) => bytesToHex(s))).toEqual([DEV_ACCOUNTS[0].address.toLowerCase()])
     const state = await execution.stateAt(chain.head.header.stateRoot)
     expect((await state.getAccount(new Address(hexToBytes(DEV_ACCOUNTS[1].address))))?.balance).toBe(10n ** 22n + 5n)
   })
