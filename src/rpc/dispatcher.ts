@@ -172,7 +172,10 @@ export class Dispatcher {
       const calls = batch.filter(
         (m): m is { method: string; params: unknown } => isObject(m) && typeof m.method === 'string',
       )
-      release = await this.opts.prepareBatch(calls).catch(() => undefined)
+      const prepare = this.opts.prepareBatch
+      release = await Promise.resolve()
+        .then(() => prepare(calls))
+        .catch(() => undefined)
     }
     try {
       await this.runCalls(batch, emit)

@@ -51,7 +51,10 @@ export function dispatcherOptions(opts: RpcOptions, deps: Pick<RpcDeps, 'txpool'
     maxBatchLength: opts.maxBatchLength,
     maxResponseBytes: opts.maxResponseBytes,
     batchConcurrency: opts.batchConcurrency,
-    prepareBatch: (calls) => deps.txpool.prepareRaw(rawTransactionsOf(calls)),
+    prepareBatch: async (calls) => {
+      const raws = rawTransactionsOf(calls)
+      return raws.length === 0 ? () => {} : deps.txpool.prepareRaw(raws)
+    },
   }
 }
 

@@ -125,7 +125,7 @@ describe('JSON-RPC over WebSocket', () => {
     const client = await rawClient(wsUrl)
     try {
       const { result: id } = await client.request('eth_subscribe', ['newHeads'])
-      expect(id).toMatch(/^0x[0-9a-f]{32}$/)
+      expect(id).toMatch(/^0x[1-9a-f][0-9a-f]{0,31}$/)
       await waitFor('a head', async () => (client.notifications.length > 0 ? true : undefined), 10_000)
       const head = client.notifications[0].result as Record<string, unknown>
       expect(head).toHaveProperty('hash')

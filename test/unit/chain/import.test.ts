@@ -120,7 +120,9 @@ describe('block import', () => {
     expect(receipts?.map((r) => r.status)).toEqual([1])
     expect(await chain.getTxLocation(block.transactions[0].hash())).toEqual({ blockNumber: 1n, index: 0 })
     // The senders recovered for execution are recorded for the RPC; an empty block records none.
-    expect((await chain.getSenders(block.hash()))?.map((s) => bytesToHex(s))).toEqual([DEV_ACCOUNTS[0].address.toLowerCase()])
+    expect((await chain.getSenders(block.hash()))?.map((s) => bytesToHex(s))).toEqual([
+      DEV_ACCOUNTS[0].address.toLowerCase(),
+    ])
     const state = await execution.stateAt(chain.head.header.stateRoot)
     expect((await state.getAccount(new Address(hexToBytes(DEV_ACCOUNTS[1].address))))?.balance).toBe(10n ** 22n + 5n)
   })

@@ -184,6 +184,11 @@ export class FakeChain extends EventEmitter {
     return this.byHash(hash)?.receipts
   }
 
+  /** As the chain records them at import: the senders of each block's transactions. */
+  async getSenders(hash: Uint8Array): Promise<Uint8Array[] | undefined> {
+    return this.byHash(hash)?.block.transactions.map((tx) => tx.getSenderAddress().bytes)
+  }
+
   async getTxLocation(hash: Uint8Array): Promise<{ blockNumber: bigint; index: number } | undefined> {
     const hex = bytesToHex(hash)
     for (const { block } of this.blocks) {
