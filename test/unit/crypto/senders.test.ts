@@ -76,3 +76,21 @@ describe('sender recovery in batches', () => {
     await expect(fallback([createLegacyTx({ to: RECIPIENT, gasLimit: 21_000n }, { common })])).resolves.toBeUndefined()
   })
 })
+
+describe('sender address memo', () => {
+  it('gives the address of the cached key, the same as hashing it, without hashing again', async () => {
+    const tx = feeMarketTx(privateKey(60), {}, common)
+    const first = tx.getSenderAddress()
+    expect(first.toString()).toBe(addressOf(privateKey(60)).toString())
+    const cache = (tx as unknown as { cache: { senderAddress?: Uint8Array } }).cache
+    expect(bytesToHex(cache.senderAddress as Uint8Array)).toBe(first.toString())
+    // Each caller gets its own Address over the remembered bytes.
+    const second = tx.getSenderAddress()
+    expect(second).not.toBe(first)
+    expect(second.equals(first)).toBe(true)
+    // Unsigned or unrecoverable transactions still fail as the library says.
+    expect(() => createLegacyTx({ to: RECIPIENT, gasLimit: 21_000n }, { common }).getSenderAddress()).toThrow(
+      /Invalid Signature|not signed/,
+    )
+  })
+})
