@@ -144,8 +144,8 @@ export class ExecutionError extends Error {
 }
 
 /** Accounts and storage slots each read-only view of a recent state keeps once read. */
-const VIEW_ACCOUNT_CACHE_SIZE = 20_000
-const VIEW_STORAGE_CACHE_SIZE = 20_000
+const VIEW_ACCOUNT_CACHE_SIZE = 10_000
+const VIEW_STORAGE_CACHE_SIZE = 10_000
 
 // The chain's consensus type is 'qbft' (see genesis/), so @ethereumjs pays no block reward whatever minerReward says.
 const vmParams = paramsVM
@@ -153,7 +153,8 @@ const vmParams = paramsVM
 export class Execution {
   /** State root the head state manager is at (after the last imported block). */
   private headStateRoot: Uint8Array
-  private readonly views = new Map<string, MerkleStateManager>()
+  /** Read-only views of the few most recent state roots; concurrent readers of one root share its view. */
+  private readonly views = new Map<string, Promise<MerkleStateManager>>()
 
   private constructor(
     readonly vm: VM,
@@ -479,13 +480,13 @@ export class Execution {
     return sm
   }
 
-  private async stateManagerAt(stateRoot: Uint8Array): Promise<MerkleStateManager> {
+  private stateManagerAt(stateRoot: Uint8Array): Promise<MerkleStateManager> {
     const key = bytesToHex(stateRoot)
     const cached = this.views.get(key)
     if (cached) return cached
     // A view never changes, so its accounts can be cached: the pool reads each sender for every transaction it
     // admits (a burst sends many from the same accounts), and a trie walk costs tens of microseconds.
-    const sm = await this.uncachedStateManager(
+    const view = this.uncachedStateManager(
       stateRoot,
       new Caches({
         account: { type: CacheType.LRU, size: VIEW_ACCOUNT_CACHE_SIZE },
@@ -493,8 +494,11 @@ export class Execution {
       }),
     )
     // Keep views of the few most recent roots (latest, and the block before it while a new block lands).
-    this.views.set(key, sm)
+    this.views.set(key, view)
     if (this.views.size > 4) this.views.delete(this.views.keys().next().value as string)
-    return sm
+    view.catch(() => {
+      if (this.views.get(key) === view) this.views.delete(key)
+    })
+    return view
   }
 }
