@@ -267,7 +267,28 @@ async function run(flags: RunFlags): Promise<void> {
   if (dev) printDevWarning()
   const limits = rpcLimitOptions(config)
   const networked = config.p2pListen !== undefined || config.staticPeers !== undefined || config.bootnodes !== undefined
-  const node = await PolisNode.start({
+  // The signal handlers come first: a SIGTERM while the node starts (RPC may already answer) stops it once started.
+  let node: PolisNode | undefined
+  let stopRequested: string | undefined
+  const shutdown = (signal: string) => {
+    if (stopRequested !== undefined) return
+    stopRequested = signal
+    if (node === undefined) {
+      log.info({ signal }, 'shutting down once started')
+      return
+    }
+    log.info({ signal }, 'shutting down')
+    node.stop().then(
+      () => process.exit(0),
+      (e) => {
+        log.error({ err: e }, 'error while stopping')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  node = await PolisNode.start({
     datadir,
     genesisFile,
     validatorKey,
@@ -299,21 +320,11 @@ async function run(flags: RunFlags): Promise<void> {
       : undefined,
     log,
   })
-  let stopping = false
-  const shutdown = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    log.info({ signal }, 'shutting down')
-    node.stop().then(
-      () => process.exit(0),
-      (e) => {
-        log.error({ err: e }, 'error while stopping')
-        process.exit(1)
-      },
-    )
+  if (stopRequested !== undefined) {
+    const signal = stopRequested
+    stopRequested = undefined
+    shutdown(signal)
   }
-  process.on('SIGINT', () => shutdown('SIGINT'))
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
 }
 
 async function init(opts: { genesis: string; datadir: string }): Promise<void> {
@@ -325,13 +336,31 @@ async function init(opts: { genesis: string; datadir: string }): Promise<void> {
   )
 }
 
+/**
+ * Every option added to `command` from here on can also be set by an environment variable POLIS_<OPTION>
+ * (`--rpc-port` → POLIS_RPC_PORT), parsed and checked like the flag; `--help` lists each one. Precedence: flags over
+ * environment over config file over defaults (the file is merged under what commander collected from both).
+ */
+function withEnvironmentVariables(command: Command): Command {
+  const addOption = command.addOption.bind(command)
+  command.addOption = (option: Option) => {
+    if (option.long !== undefined && option.envVar === undefined) option.env(envVariableOf(option.long))
+    return addOption(option)
+  }
+  return command
+}
+
+/** `--rpc-port` → POLIS_RPC_PORT. */
+export function envVariableOf(longFlag: string): string {
+  return `POLIS_${longFlag.replace(/^--/, '').replaceAll('-', '_').toUpperCase()}`
+}
+
 const program = new Command()
   .name('polis')
   .description('Polis: an Ethereum-compatible QBFT node for city chains')
   .version('0.1.0')
 
-const runCommand = program
-  .command('run', { isDefault: true })
+const runCommand = withEnvironmentVariables(program.command('run', { isDefault: true }))
   .description('run a node (without --genesis: a single-validator dev chain on the embedded dev genesis)')
   .option('--config <file>', 'TOML config file (flags override it)')
   .option('--datadir <dir>', `data directory (default ${DEFAULT_DATADIR})`)
@@ -375,9 +404,15 @@ const runCommand = program
     parseRejournalSeconds,
   )
   .addOption(
-    new Option('--log-level <level>', 'log level')
-      .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
-      .default('info'),
+    // No commander default: it would override the config file's log-level. The default is applied in run().
+    new Option('--log-level <level>', 'log level (default info)').choices([
+      'trace',
+      'debug',
+      'info',
+      'warn',
+      'error',
+      'silent',
+    ]),
   )
 addRpcLimitOptions(runCommand).action(run)
 

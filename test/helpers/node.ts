@@ -65,7 +65,7 @@ export interface ChildNode {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js')
+export const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js')
 
 /** Starts `polis run` as a child process (needs `npm run build`) and waits until its RPC answers. */
 export async function startChildNode(datadir: string, extraArgs: string[] = []): Promise<ChildNode> {
