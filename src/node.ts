@@ -27,6 +27,8 @@ import {
   checkRpcOptions,
   defaultRpcAdminOptions,
   defaultRpcOptions,
+  isLoopbackHost,
+  LOCAL_ONLY_APIS,
   type RpcAdminOptions,
   type RpcDeps,
   type RpcOptions,
@@ -189,6 +191,20 @@ export class PolisNode {
       ...rpcOptions,
       ...defaultRpcAdminOptions,
       ...opts.rpcAdmin,
+    }
+    // admin, debug, txpool and qbft stay off on a non-loopback listener unless named explicitly.
+    if (adminRpcOptions && opts.rpcAdmin?.apis === undefined && !isLoopbackHost(adminRpcOptions.host)) {
+      adminRpcOptions.apis = adminRpcOptions.apis.filter((api) => !LOCAL_ONLY_APIS.includes(api))
+    }
+    for (const listener of [rpcOptions, adminRpcOptions]) {
+      if (listener === undefined || isLoopbackHost(listener.host) || listener.jwtSecret !== undefined) continue
+      const exposed = listener.apis.filter((api) => LOCAL_ONLY_APIS.includes(api))
+      if (exposed.length > 0) {
+        opts.log.warn(
+          { host: listener.host, port: listener.port, namespaces: exposed },
+          'namespaces that control the node are served on a non-loopback address without a JWT secret (--rpc-jwt-secret)',
+        )
+      }
     }
     checkRpcOptions(rpcOptions, 'rpc')
     if (adminRpcOptions) {

@@ -20,6 +20,7 @@ import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_MNEMONIC, DEV_VALIDATOR } from '../
 import { createLogger } from '../log/index.js'
 import { type NodeOptions, PolisNode } from '../node.js'
 import { attachConsensus, attachEthereumRules, openChain } from '../open.js'
+import { readJwtSecret } from '../rpc/index.js'
 import { describeProgress, exportBlocks, importBlocks, type Progress } from './blocks.js'
 import { generateNetwork } from './genesis.js'
 
@@ -214,6 +215,9 @@ interface RunFlags extends RpcLimitFlags {
   rpcCors?: string
   rpcGascap?: bigint
   rpcEvmtimeout?: number
+  rpcJwtSecret?: string
+  rpcJwtApi?: string
+  rpcHostAllowlist?: string
   validatorKey?: string
   logLevel?: string
   p2pListen?: string
@@ -247,6 +251,9 @@ async function run(flags: RunFlags): Promise<void> {
     rpcCors: list(flags.rpcCors),
     rpcGasCap: flags.rpcGascap,
     rpcEvmTimeoutMs: flags.rpcEvmtimeout,
+    rpcJwtSecret: flags.rpcJwtSecret === undefined ? undefined : resolve(flags.rpcJwtSecret),
+    rpcJwtApis: list(flags.rpcJwtApi),
+    rpcHostAllowlist: list(flags.rpcHostAllowlist),
     p2pListen: list(flags.p2pListen),
     staticPeers: list(flags.staticPeers),
     bootnodes: list(flags.bootnodes),
@@ -299,6 +306,9 @@ async function run(flags: RunFlags): Promise<void> {
       ...(config.rpcCors ? { corsOrigins: config.rpcCors } : {}),
       ...(config.rpcGasCap !== undefined ? { gasCap: config.rpcGasCap } : {}),
       ...(config.rpcEvmTimeoutMs !== undefined ? { evmTimeoutMs: config.rpcEvmTimeoutMs } : {}),
+      ...(config.rpcJwtSecret !== undefined ? { jwtSecret: await readJwtSecret(config.rpcJwtSecret) } : {}),
+      ...(config.rpcJwtApis !== undefined ? { jwtApis: config.rpcJwtApis } : {}),
+      ...(config.rpcHostAllowlist !== undefined ? { hostAllowlist: config.rpcHostAllowlist } : {}),
       ...limits.rpc,
     },
     rpcAdmin: limits.rpcAdmin,
@@ -381,6 +391,15 @@ const runCommand = withEnvironmentVariables(program.command('run', { isDefault: 
     '--rpc-evmtimeout <duration>',
     'time limit of those calls: seconds or e.g. 500ms, 5s (default 5s; 0 = none)',
     cliArg(parseTimeout),
+  )
+  .option(
+    '--rpc-jwt-secret <file>',
+    'HS256 secret (32+ bytes hex, mode 600): protected namespaces need "Authorization: Bearer <jwt>" on both listeners',
+  )
+  .option('--rpc-jwt-api <list>', 'namespaces the JWT protects (default admin,debug,txpool,qbft,testing)')
+  .option(
+    '--rpc-host-allowlist <names>',
+    "host names accepted in the Host header, comma-separated; IP addresses always are ('*' = any; default localhost)",
   )
   .option('--validator-key <file>', "file holding this validator's hex private key")
   .option('--p2p-listen <multiaddrs>', 'libp2p listen addresses, comma-separated (enables networking)')

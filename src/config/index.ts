@@ -73,6 +73,9 @@ export const configFileSchema = z
         cors: z.array(z.string()).optional(),
         gascap: z.union([z.number(), z.string()]).optional(),
         evmtimeout: z.union([z.number(), z.string()]).optional(),
+        'jwt-secret': z.string().optional(),
+        'jwt-apis': z.array(z.string()).optional(),
+        'host-allowlist': z.array(z.string()).optional(),
         ...rpcLimitKeys,
       })
       .strict()
@@ -115,6 +118,11 @@ export interface NodeConfig extends RpcLimitsConfig {
   rpcGasCap?: bigint
   /** Time limit of eth_call and friends in ms (geth's --rpc.evmtimeout); 0 = none. */
   rpcEvmTimeoutMs?: number
+  /** HS256 secret file protecting rpcJwtApis (both listeners). */
+  rpcJwtSecret?: string
+  rpcJwtApis?: string[]
+  /** Host names accepted in the Host header (geth's --http.vhosts); IP addresses always are. */
+  rpcHostAllowlist?: string[]
   p2pListen?: string[]
   staticPeers?: string[]
   bootnodes?: string[]
@@ -179,6 +187,9 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     rpcCors: c.rpc?.cors,
     rpcGasCap,
     rpcEvmTimeoutMs,
+    rpcJwtSecret: abs(c.rpc?.['jwt-secret']),
+    rpcJwtApis: c.rpc?.['jwt-apis'],
+    rpcHostAllowlist: c.rpc?.['host-allowlist'],
     ...rpcLimitsFromFile(c.rpc),
     p2pListen: c.p2p?.listen,
     staticPeers: c.p2p?.['static-peers'],

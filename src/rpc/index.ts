@@ -2,6 +2,15 @@
  * JSON-RPC 2.0 server (HTTP; WebSocket will reuse the dispatcher): eth_, net_ and web3_ with geth's shapes,
  * error codes and limits.
  */
+
+export {
+  AuthConfigError,
+  DEFAULT_JWT_APIS,
+  isLoopbackHost,
+  LOCAL_ONLY_APIS,
+  readJwtSecret,
+  UNAUTHORIZED_CODE,
+} from './auth.js'
 export {
   Dispatcher,
   type DispatcherOptions,

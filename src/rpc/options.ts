@@ -4,6 +4,7 @@ import type { Crypto } from '../crypto/index.js'
 import type { Execution } from '../execution/index.js'
 import type { ChainSpec } from '../genesis/index.js'
 import type { TxPool } from '../txpool/index.js'
+import { DEFAULT_HOST_ALLOWLIST, DEFAULT_JWT_APIS } from './auth.js'
 import type { QbftBackend } from './qbft.js'
 
 export interface RpcOptions {
@@ -42,6 +43,12 @@ export interface RpcOptions {
   wsMaxConcurrentRequests: number
   /** Requests of one WebSocket connection that wait for a turn; more get -32005 "too many concurrent requests". */
   wsMaxQueuedRequests: number
+  /** HS256 secret: when set, methods of `jwtApis` need `Authorization: Bearer <token>` (see auth.ts). */
+  jwtSecret?: Uint8Array
+  /** Namespaces the JWT secret protects. */
+  jwtApis: string[]
+  /** Host names (Host header) accepted, as geth's --http.vhosts: IP addresses always are; '*' = any. */
+  hostAllowlist: string[]
 }
 
 export const defaultRpcOptions: RpcOptions = {
@@ -62,6 +69,8 @@ export const defaultRpcOptions: RpcOptions = {
   batchConcurrency: 8,
   wsMaxConcurrentRequests: 16,
   wsMaxQueuedRequests: 256,
+  jwtApis: [...DEFAULT_JWT_APIS],
+  hostAllowlist: [...DEFAULT_HOST_ALLOWLIST],
 }
 
 export interface RpcDeps {

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { hexToBytes } from '@ethereumjs/util'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import { checkBearer, guardMethods, hostAllowed, UNAUTHORIZED_CODE } from './auth.js'
 import { capabilitiesMethods } from './capabilities.js'
 import { configMethods } from './config.js'
 import { debugMethods } from './debug.js'
@@ -98,6 +99,19 @@ export class RpcServer {
     const filters = new FilterManager(defaultFilterOptions, ctx, logs)
     const methods = createMethods(ctx, filters)
     const dispatcher = new Dispatcher(methods, dispatcherOptions(opts, deps), deps.log)
+    // Without a valid token (when a JWT secret is set), protected namespaces answer -40100.
+    const secret = opts.jwtSecret
+    const guardedMethods = secret === undefined ? methods : guardMethods(methods, opts.jwtApis)
+    const guardedDispatcher =
+      secret === undefined ? dispatcher : new Dispatcher(guardedMethods, dispatcherOptions(opts, deps), deps.log)
+    /** The methods a request may call, or the reason its token is refused. */
+    const methodsFor = async (authorization: string | undefined) => {
+      if (secret === undefined) return { methods, dispatcher }
+      const verdict = await checkBearer(authorization, secret)
+      if (verdict === undefined) return { methods, dispatcher }
+      if (verdict === 'missing') return { methods: guardedMethods, dispatcher: guardedDispatcher }
+      return { refused: verdict }
+    }
     const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
     const log = deps.log
     await app.register(websocket, { options: { maxPayload: opts.maxBodyBytes } })
@@ -130,6 +144,13 @@ export class RpcServer {
           .header('Connection', 'close')
           .send(errorBody(TOO_MANY_CONNECTIONS.code, `${TOO_MANY_CONNECTIONS.message} (limit ${opts.maxConnections})`))
       }
+      if (!hostAllowed(request.headers.host, opts.hostAllowlist)) {
+        // geth's answer to a Host it does not serve (a DNS-rebinding page, or a name not in the allowlist).
+        return reply
+          .code(403)
+          .header('Content-Type', 'application/json')
+          .send(errorBody(ErrorCode.InvalidRequest, `invalid host specified: ${request.headers.host}`))
+      }
       if (anyOrigin) reply.header('Access-Control-Allow-Origin', '*')
       else {
         // Only listed origins get the header back; a browser then refuses the answer to any other page.
@@ -152,7 +173,12 @@ export class RpcServer {
       url: '/',
       // Health checks (and geth) answer a bare GET with 200; an upgrade request opens a JSON-RPC WebSocket.
       handler: async (_request, reply) => reply.code(200).send(),
-      wsHandler: (socket) =>
+      wsHandler: async (socket, request) => {
+        const allowed = await methodsFor(request.headers.authorization)
+        if ('refused' in allowed) {
+          socket.close(1008, 'Unauthorized')
+          return
+        }
         serveConnection(
           socket,
           {
@@ -162,13 +188,21 @@ export class RpcServer {
             maxQueuedRequests: opts.wsMaxQueuedRequests,
           },
           ctx,
-          methods,
+          allowed.methods,
           logs,
-        ),
+        )
+      },
     })
     app.post('/', async (request, reply) => {
       const body = typeof request.body === 'string' ? request.body : ''
-      const response = await dispatcher.handleText(body)
+      const allowed = await methodsFor(request.headers.authorization)
+      if ('refused' in allowed) {
+        return reply
+          .code(401)
+          .header('Content-Type', 'application/json')
+          .send(errorBody(UNAUTHORIZED_CODE, `Unauthorized: ${allowed.refused}`))
+      }
+      const response = await allowed.dispatcher.handleText(body)
       reply.header('Content-Type', 'application/json')
       // Only notifications: nothing to answer.
       return reply.code(200).send(response ?? '')
