@@ -126,8 +126,14 @@ describe('docker/entrypoint.sh', () => {
         }
       })
 
+    // The RPC listener answers before the node installs its SIGTERM handler (after 'node started'): a SIGTERM in
+    // between ends node by the default action. Wait for the log line before signalling.
+    const started = (run: ReturnType<typeof start>) =>
+      waitFor('node started', async () => (run.output().includes('"node started"') ? true : undefined))
+
     const first = start()
     const before = await head()
+    await started(first)
     expect(statSync(datadir).isDirectory()).toBe(true)
     // exec: the shell's process is now node running main.js with the V8 flag.
     const cmdline = readFileSync(`/proc/${first.child.pid}/cmdline`, 'utf8').split('\0')
@@ -156,6 +162,7 @@ describe('docker/entrypoint.sh', () => {
 
     const second = start()
     expect(await head()).toBeGreaterThanOrEqual(before)
+    await started(second)
     second.child.kill('SIGTERM')
     expect((await second.exited).code).toBe(0)
   })
