@@ -17,7 +17,7 @@ import {
 } from '../config/index.js'
 import { createCrypto } from '../crypto/index.js'
 import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_MNEMONIC, DEV_VALIDATOR } from '../genesis/index.js'
-import { createLogger } from '../log/index.js'
+import { createLogger, parseModuleLevels } from '../log/index.js'
 import { type NodeOptions, PolisNode } from '../node.js'
 import { attachConsensus, attachEthereumRules, openChain } from '../open.js'
 import { readJwtSecret } from '../rpc/index.js'
@@ -47,6 +47,12 @@ function cliArg<T>(parse: (value: string) => T): (value: string) => T {
       throw new InvalidArgumentError((e as Error).message)
     }
   }
+}
+
+/** Checks "module=level,…" and keeps the text (the config file's value is checked the same way at start). */
+function parseModuleLevelsText(value: string): string {
+  parseModuleLevels(value)
+  return value
 }
 
 function parseBlockNumber(value: string): bigint {
@@ -220,6 +226,8 @@ interface RunFlags extends RpcLimitFlags {
   rpcHostAllowlist?: string
   validatorKey?: string
   logLevel?: string
+  logFormat?: NodeConfig['logFormat']
+  logModules?: string
   p2pListen?: string
   staticPeers?: string
   bootnodes?: string
@@ -245,6 +253,8 @@ async function run(flags: RunFlags): Promise<void> {
     genesis: flags.genesis === undefined ? undefined : resolve(flags.genesis),
     validatorKey: flags.validatorKey === undefined ? undefined : resolve(flags.validatorKey),
     logLevel: flags.logLevel as NodeConfig['logLevel'],
+    logFormat: flags.logFormat,
+    logModules: flags.logModules,
     rpcHost: flags.rpcHost,
     rpcPort: flags.rpcPort,
     rpcApis: list(flags.rpcApi),
@@ -267,7 +277,10 @@ async function run(flags: RunFlags): Promise<void> {
   const dev = config.genesis === undefined
   const genesisFile = config.genesis ?? DEV_GENESIS_FILE
   const datadir = config.datadir ?? DEFAULT_DATADIR
-  const log = createLogger(config.logLevel ?? 'info')
+  const log = createLogger(config.logLevel ?? 'info', {
+    format: config.logFormat,
+    modules: config.logModules === undefined ? undefined : parseModuleLevels(config.logModules),
+  })
   let validatorKey: Uint8Array | undefined
   if (config.validatorKey !== undefined) validatorKey = await readKeyFile(config.validatorKey)
   else if (dev) validatorKey = hexToBytes(DEV_VALIDATOR.privateKey)
@@ -432,6 +445,17 @@ const runCommand = withEnvironmentVariables(program.command('run', { isDefault: 
       'error',
       'silent',
     ]),
+  )
+  .addOption(
+    new Option('--log-format <format>', 'json lines, or pretty for a terminal (default json)').choices([
+      'json',
+      'pretty',
+    ]),
+  )
+  .option(
+    '--log-modules <list>',
+    'levels of single modules, e.g. qbft=debug,rpc=warn (modules: qbft, rpc, net, sync, txpool, …)',
+    cliArg(parseModuleLevelsText),
   )
 addRpcLimitOptions(runCommand).action(run)
 

@@ -65,6 +65,8 @@ export const configFileSchema = z
     genesis: z.string().optional(),
     'validator-key': z.string().optional(),
     'log-level': logLevel.optional(),
+    'log-format': z.enum(['json', 'pretty']).optional(),
+    'log-modules': z.string().optional(),
     rpc: z
       .object({
         host: z.string().optional(),
@@ -109,6 +111,10 @@ export interface NodeConfig extends RpcLimitsConfig {
   genesis?: string
   validatorKey?: string
   logLevel?: z.infer<typeof logLevel>
+  /** 'json' lines or 'pretty' for terminals. */
+  logFormat?: 'json' | 'pretty'
+  /** Per-module levels, "qbft=debug,rpc=warn". */
+  logModules?: string
   rpcHost?: string
   rpcPort?: number
   rpcApis?: string[]
@@ -181,6 +187,8 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     genesis: abs(c.genesis),
     validatorKey: abs(c['validator-key']),
     logLevel: c['log-level'],
+    logFormat: c['log-format'],
+    logModules: c['log-modules'],
     rpcHost: c.rpc?.host,
     rpcPort: c.rpc?.port,
     rpcApis: c.rpc?.apis,

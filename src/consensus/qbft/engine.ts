@@ -84,6 +84,9 @@ export interface QbftEngineDeps {
   syncing?: () => boolean
 }
 
+/** How often a stalled height is summarised in the log. */
+const STALL_LOG_INTERVAL_MS = 10_000
+
 /** Share of the block period a proposer spends adding transactions, leaving time to seal and import. */
 const BUILD_SHARE = 0.6
 const SIGNED_LOG_KEY = new TextEncoder().encode('signed-log')
@@ -101,6 +104,9 @@ export class QbftEngine {
   /** The block whose execution is staged right now (by build or validation), by its on-chain hash. */
   private executed: { hash: Uint8Array; result: ExecutedBlock } | undefined
   readonly dropped = new Map<string, number>()
+  /** The head when it last moved, for the stall summary. */
+  private lastProgress = { height: 0n, at: 0 }
+  private stallTimer: NodeJS.Timeout | undefined
 
   constructor(
     private readonly opts: QbftEngineOptions,
@@ -122,11 +128,15 @@ export class QbftEngine {
   async start(): Promise<void> {
     this.running = true
     this.deps.chain.on('block', this.onChainBlock)
+    this.lastProgress = { height: this.deps.chain.head.header.number, at: this.clock.now() }
+    this.stallTimer = setInterval(() => this.logIfStalled(), STALL_LOG_INTERVAL_MS)
+    this.stallTimer.unref()
     await this.enqueue(() => this.startHeight())
   }
 
   async stop(): Promise<void> {
     this.running = false
+    if (this.stallTimer !== undefined) clearInterval(this.stallTimer)
     this.deps.chain.off('block', this.onChainBlock)
     this.blockTimer?.cancel()
     this.roundTimer?.cancel()
@@ -175,11 +185,25 @@ export class QbftEngine {
       const result = executed ? this.executed?.result : undefined
       if (!executed) await this.resetExecution()
       this.executed = undefined
+      const started = this.clock.now()
       try {
         await this.deps.chain.importBlock(sealed, result)
       } catch (e) {
         this.deps.log.warn({ err: e, number: Number(sealed.block.header.number) }, 'gossiped block refused')
+        return
       }
+      const { block } = sealed
+      this.deps.log.info(
+        {
+          number: Number(block.header.number),
+          hash: bytesToHex(block.hash()),
+          round: sealed.seals?.round,
+          txs: block.transactions.length,
+          gasUsed: Number(block.header.gasUsed),
+          importMs: this.clock.now() - started,
+        },
+        'block imported',
+      )
     })
   }
 
@@ -343,6 +367,39 @@ export class QbftEngine {
     await this.feed({ type: 'roundTimerExpired', round })
   }
 
+  /**
+   * While no block is decided, a WARN summary every STALL_LOG_INTERVAL_MS: the height, how long it has been stuck, the
+   * round and its proposer, the quorum, who asked for which round change, and what this node dropped — what an
+   * operator of a stalled network needs to see without turning on debug logs.
+   */
+  private logIfStalled(): void {
+    const head = this.deps.chain.head.header.number
+    const now = this.clock.now()
+    if (head !== this.lastProgress.height) {
+      this.lastProgress = { height: head, at: now }
+      return
+    }
+    const { blockPeriodSeconds } = qbftParams(this.deps.spec)
+    const stuckMs = now - this.lastProgress.at
+    if (stuckMs < Math.max(STALL_LOG_INTERVAL_MS, 3 * blockPeriodSeconds * 1000)) return
+    const status = this.status()
+    if (status === undefined) return
+    this.deps.log.warn(
+      {
+        height: Number(status.height),
+        stuckSeconds: Math.round(stuckMs / 1000),
+        round: status.round,
+        proposer: bytesToHex(status.proposer),
+        quorum: status.quorum,
+        preparedRound: status.preparedRound,
+        roundChanges: status.roundChanges.map((r) => ({ round: r.round, from: r.authors.map((a) => bytesToHex(a)) })),
+        roundExpiresInMs: status.roundExpiresInMs,
+        dropped: { ...status.dropped, ...Object.fromEntries(this.dropped) },
+      },
+      'consensus stalled: no block decided',
+    )
+  }
+
   private logRound(round: number, ms: number): void {
     const status = this.status()
     this.deps.log.info(
@@ -464,6 +521,7 @@ export class QbftEngine {
         hash: bytesToHex(sealed.block.hash()),
         round,
         txs: block.transactions.length,
+        gasUsed: Number(block.header.gasUsed),
         seals: seals.length,
         importMs: this.clock.now() - started,
       },
