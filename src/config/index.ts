@@ -64,6 +64,7 @@ export const configFileSchema = z
     datadir: z.string().optional(),
     genesis: z.string().optional(),
     'validator-key': z.string().optional(),
+    'password-file': z.string().optional(),
     'log-level': logLevel.optional(),
     rpc: z
       .object({
@@ -105,6 +106,8 @@ export interface NodeConfig extends RpcLimitsConfig {
   datadir?: string
   genesis?: string
   validatorKey?: string
+  /** Password of a keystore validator key: the file's first line. */
+  passwordFile?: string
   logLevel?: z.infer<typeof logLevel>
   rpcHost?: string
   rpcPort?: number
@@ -172,6 +175,7 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     datadir: abs(c.datadir),
     genesis: abs(c.genesis),
     validatorKey: abs(c['validator-key']),
+    passwordFile: abs(c['password-file']),
     logLevel: c['log-level'],
     rpcHost: c.rpc?.host,
     rpcPort: c.rpc?.port,
