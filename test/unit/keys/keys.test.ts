@@ -122,22 +122,25 @@ describe('key files', () => {
     await failsWith(readKeyFile(created.path), 'PASSWORD_REQUIRED', /--password-file/)
   })
 
-  it.skipIf(!posix)('refuses key and password files that group or others may read, naming the mode and chmod', async () => {
-    const d = dir()
-    const created = await createKeystore(d, { password: 'pw', lightKdf: true })
-    const pw = write(d, '.pw', 'pw')
-    chmodSync(created.path, 0o644)
-    await failsWith(
-      readKeyFile(created.path, { passwordFile: pw }),
-      'INSECURE_PERMISSIONS',
-      new RegExp(`key file ${created.path} has mode 0644.*chmod 600 ${created.path}`),
-    )
-    const plain = write(d, 'plain', bytesToHex(KEY), 0o640)
-    await failsWith(readKeyFile(plain), 'INSECURE_PERMISSIONS', /mode 0640/)
-    chmodSync(created.path, 0o600)
-    chmodSync(pw, 0o604)
-    await failsWith(readKeyFile(created.path, { passwordFile: pw }), 'INSECURE_PERMISSIONS', /password file .* 0604/)
-  })
+  it.skipIf(!posix)(
+    'refuses key and password files that group or others may read, naming the mode and chmod',
+    async () => {
+      const d = dir()
+      const created = await createKeystore(d, { password: 'pw', lightKdf: true })
+      const pw = write(d, '.pw', 'pw')
+      chmodSync(created.path, 0o644)
+      await failsWith(
+        readKeyFile(created.path, { passwordFile: pw }),
+        'INSECURE_PERMISSIONS',
+        new RegExp(`key file ${created.path} has mode 0644.*chmod 600 ${created.path}`),
+      )
+      const plain = write(d, 'plain', bytesToHex(KEY), 0o640)
+      await failsWith(readKeyFile(plain), 'INSECURE_PERMISSIONS', /mode 0640/)
+      chmodSync(created.path, 0o600)
+      chmodSync(pw, 0o604)
+      await failsWith(readKeyFile(created.path, { passwordFile: pw }), 'INSECURE_PERMISSIONS', /password file .* 0604/)
+    },
+  )
 
   it('accepts a plain hex key, with or without 0x, as kind plain', async () => {
     const d = dir()
