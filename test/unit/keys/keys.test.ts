@@ -177,7 +177,9 @@ describe('key files', () => {
   it("decrypts ethers' keystores (which write 'Crypto' in some versions)", async () => {
     const d = dir()
     const wallet = Wallet.createRandom()
-    const json = encryptKeystoreJsonSync(wallet, 'pässword', { scrypt: { N: 1024 } })
+    const json = encryptKeystoreJsonSync({ address: wallet.address, privateKey: wallet.privateKey }, 'pässword', {
+      scrypt: { N: 1024 },
+    })
     const key = await readKeyFile(write(d, 'ethers', json), { passwordFile: write(d, '.pw', 'pässword\r\n') })
     expect(key.address).toBe(wallet.address)
     expect(bytesToHex(key.privateKey)).toBe(wallet.privateKey)
