@@ -1,6 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
 /** `polis`: run a node, or initialise a data directory from a genesis file. */
-import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { hexToBytes } from '@ethereumjs/util'
@@ -17,12 +16,14 @@ import {
 } from '../config/index.js'
 import { createCrypto } from '../crypto/index.js'
 import { DEV_ACCOUNTS, DEV_GENESIS_FILE, DEV_MNEMONIC, DEV_VALIDATOR } from '../genesis/index.js'
+import { readKeyFile } from '../keys/index.js'
 import { createLogger, parseModuleLevels } from '../log/index.js'
 import { type NodeOptions, PolisNode } from '../node.js'
 import { attachConsensus, attachEthereumRules, openChain } from '../open.js'
 import { readJwtSecret } from '../rpc/index.js'
 import { describeProgress, exportBlocks, importBlocks, type Progress } from './blocks.js'
 import { generateNetwork } from './genesis.js'
+import { addKeyCommands } from './keys.js'
 
 const DEFAULT_DATADIR = join(homedir(), '.polis', 'dev')
 
@@ -127,13 +128,6 @@ function parsePort(value: string): number {
   return port
 }
 
-async function readKeyFile(file: string): Promise<Uint8Array> {
-  const text = (await readFile(file, 'utf8')).trim()
-  const hex = text.startsWith('0x') ? text : `0x${text}`
-  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new Error(`${file} must hold a 32-byte hex private key`)
-  return hexToBytes(hex as `0x${string}`)
-}
-
 function printDevWarning(): void {
   const lines = [
     '',
@@ -225,6 +219,7 @@ interface RunFlags extends RpcLimitFlags {
   rpcJwtApi?: string
   rpcHostAllowlist?: string
   validatorKey?: string
+  passwordFile?: string
   logLevel?: string
   logFormat?: NodeConfig['logFormat']
   logModules?: string
@@ -252,6 +247,7 @@ async function run(flags: RunFlags): Promise<void> {
     datadir: flags.datadir === undefined ? undefined : resolve(flags.datadir),
     genesis: flags.genesis === undefined ? undefined : resolve(flags.genesis),
     validatorKey: flags.validatorKey === undefined ? undefined : resolve(flags.validatorKey),
+    passwordFile: flags.passwordFile === undefined ? undefined : resolve(flags.passwordFile),
     logLevel: flags.logLevel as NodeConfig['logLevel'],
     logFormat: flags.logFormat,
     logModules: flags.logModules,
@@ -282,8 +278,12 @@ async function run(flags: RunFlags): Promise<void> {
     modules: config.logModules === undefined ? undefined : parseModuleLevels(config.logModules),
   })
   let validatorKey: Uint8Array | undefined
-  if (config.validatorKey !== undefined) validatorKey = await readKeyFile(config.validatorKey)
-  else if (dev) validatorKey = hexToBytes(DEV_VALIDATOR.privateKey)
+  if (config.validatorKey !== undefined) {
+    const key = await readKeyFile(config.validatorKey, { passwordFile: config.passwordFile })
+    if (key.kind === 'plain')
+      log.warn({ file: config.validatorKey }, 'plain-text validator key: for development only; use a keystore')
+    validatorKey = key.privateKey
+  } else if (dev) validatorKey = hexToBytes(DEV_VALIDATOR.privateKey)
   if (dev) printDevWarning()
   const limits = rpcLimitOptions(config)
   const networked = config.p2pListen !== undefined || config.staticPeers !== undefined || config.bootnodes !== undefined
@@ -414,7 +414,8 @@ const runCommand = withEnvironmentVariables(program.command('run', { isDefault: 
     '--rpc-host-allowlist <names>',
     "host names accepted in the Host header, comma-separated; IP addresses always are ('*' = any; default localhost)",
   )
-  .option('--validator-key <file>', "file holding this validator's hex private key")
+  .option('--validator-key <file>', "this validator's key: a keystore file (geth's v3 format) or a hex key (dev only)")
+  .option('--password-file <file>', "file whose first line is the validator keystore's password")
   .option('--p2p-listen <multiaddrs>', 'libp2p listen addresses, comma-separated (enables networking)')
   .option('--static-peers <multiaddrs>', 'peers to keep connected, comma-separated /ip4/…/tcp/…/p2p/<id>')
   .option('--bootnodes <multiaddrs>', 'peers to dial on start, comma-separated /ip4/…/tcp/…/p2p/<id>')
@@ -483,6 +484,8 @@ program
   .requiredOption('--datadir <dir>', 'data directory')
   .option('--genesis <file>', 'genesis.json of the chain (default: the embedded dev genesis)')
   .action(importCommand)
+
+addKeyCommands(program)
 
 program
   .command('genesis')

@@ -64,6 +64,7 @@ export const configFileSchema = z
     datadir: z.string().optional(),
     genesis: z.string().optional(),
     'validator-key': z.string().optional(),
+    'password-file': z.string().optional(),
     'log-level': logLevel.optional(),
     'log-format': z.enum(['json', 'pretty']).optional(),
     'log-modules': z.string().optional(),
@@ -110,6 +111,8 @@ export interface NodeConfig extends RpcLimitsConfig {
   datadir?: string
   genesis?: string
   validatorKey?: string
+  /** Password of a keystore validator key: the file's first line. */
+  passwordFile?: string
   logLevel?: z.infer<typeof logLevel>
   /** 'json' lines or 'pretty' for terminals. */
   logFormat?: 'json' | 'pretty'
@@ -186,6 +189,7 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     datadir: abs(c.datadir),
     genesis: abs(c.genesis),
     validatorKey: abs(c['validator-key']),
+    passwordFile: abs(c['password-file']),
     logLevel: c['log-level'],
     logFormat: c['log-format'],
     logModules: c['log-modules'],
