@@ -204,7 +204,36 @@ function rpcLimitOptions(config: NodeConfig): Pick<NodeOptions, 'rpc' | 'rpcAdmi
   }
 }
 
-interface RunFlags extends RpcLimitFlags {
+// The metrics listener: flags, their config keys, and the node option they make.
+interface MetricsFlags {
+  metricsHost?: string
+  metricsPort?: number
+}
+
+function addMetricsOptions(command: Command): Command {
+  return command
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics, /liveness and /readiness on this port (default off)',
+      parsePort,
+    )
+    .option('--metrics-host <host>', 'address of the metrics listener (default 127.0.0.1)')
+}
+
+function metricsConfig(flags: MetricsFlags): Partial<NodeConfig> {
+  return { metricsHost: flags.metricsHost, metricsPort: flags.metricsPort }
+}
+
+function metricsOptions(config: NodeConfig): NodeOptions['metrics'] {
+  if (config.metricsPort === undefined) {
+    if (config.metricsHost !== undefined)
+      throw new Error('the metrics listener needs a port: --metrics-port or [metrics] port')
+    return undefined
+  }
+  return { port: config.metricsPort, ...(config.metricsHost !== undefined ? { host: config.metricsHost } : {}) }
+}
+
+interface RunFlags extends RpcLimitFlags, MetricsFlags {
   config?: string
   datadir?: string
   genesis?: string
@@ -256,6 +285,7 @@ async function run(flags: RunFlags): Promise<void> {
     txpoolJournal: flags.txpoolJournal,
     txpoolRejournalSeconds: flags.txpoolRejournalSeconds,
     ...rpcLimitConfig(flags),
+    ...metricsConfig(flags),
   })
   const dev = config.genesis === undefined
   const genesisFile = config.genesis ?? DEV_GENESIS_FILE
@@ -297,6 +327,7 @@ async function run(flags: RunFlags): Promise<void> {
           bootnodes: config.bootnodes ?? [],
         }
       : undefined,
+    metrics: metricsOptions(config),
     log,
   })
   let stopping = false
@@ -379,7 +410,7 @@ const runCommand = program
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
       .default('info'),
   )
-addRpcLimitOptions(runCommand).action(run)
+addMetricsOptions(addRpcLimitOptions(runCommand)).action(run)
 
 program
   .command('init')

@@ -2,6 +2,9 @@
  * JSON-RPC 2.0 server (HTTP; WebSocket will reuse the dispatcher): eth_, net_ and web3_ with geth's shapes,
  * error codes and limits.
  */
+
+export type { AdminBackend } from './admin.js'
+export type { RpcMetrics } from './dispatcher.js'
 export {
   Dispatcher,
   type DispatcherOptions,
