@@ -21,9 +21,17 @@ import type { Database } from './db/index.js'
 import type { Execution } from './execution/index.js'
 import type { ChainSpec } from './genesis/index.js'
 import type { Logger } from './log/index.js'
+import {
+  defaultMetricsOptions,
+  type HealthSource,
+  Metrics,
+  type MetricsOptions,
+  MetricsServer,
+} from './metrics/index.js'
 import { Network, type NetworkOptions, TOPICS } from './net/index.js'
 import { attachConsensus, attachEthereumRules, openChain } from './open.js'
 import {
+  type AdminBackend,
   checkRpcOptions,
   defaultRpcAdminOptions,
   defaultRpcOptions,
@@ -68,6 +76,8 @@ export interface NodeOptions {
   qbft?: Partial<QbftEngineOptions>
   /** Peer-to-peer networking; absent = a node without peers (the single-validator dev chain). */
   p2p?: Partial<NetworkOptions>
+  /** Prometheus /metrics, /liveness and /readiness on their own listener; absent = none (no metrics recorded). */
+  metrics?: Partial<MetricsOptions> & { port: number }
   log: Logger
 }
 
@@ -165,6 +175,56 @@ function baseRpcDeps(parts: {
   return { ...rest, clientVersion: CLIENT_VERSION, coinbase: undefined, log: log.child({ module: 'rpc' }) }
 }
 
+/** The node's HTTP listeners: JSON-RPC, the admin JSON-RPC and the metrics listener; all or none are started. */
+interface Listeners {
+  rpc: RpcServer
+  adminRpc: RpcServer | undefined
+  metricsServer: MetricsServer | undefined
+}
+
+async function startListeners(
+  parts: {
+    rpcOptions: RpcOptions
+    adminRpcOptions: RpcOptions | undefined
+    metricsOptions: MetricsOptions | undefined
+    metrics: Metrics | undefined
+    health: HealthSource
+    log: Logger
+  },
+  rpcDeps: RpcDeps,
+): Promise<Listeners> {
+  const rpc = await RpcServer.start(parts.rpcOptions, rpcDeps)
+  let adminRpc: RpcServer | undefined
+  try {
+    adminRpc = parts.adminRpcOptions && (await RpcServer.start(parts.adminRpcOptions, rpcDeps))
+    const metricsServer =
+      parts.metricsOptions && parts.metrics
+        ? await MetricsServer.start(parts.metricsOptions, {
+            metrics: parts.metrics,
+            health: parts.health,
+            log: parts.log.child({ module: 'metrics' }),
+          })
+        : undefined
+    return { rpc, adminRpc, metricsServer }
+  } catch (e) {
+    await adminRpc?.close()
+    await rpc.close()
+    throw e
+  }
+}
+
+/** Peers and addresses for admin_*, from the network. */
+function adminBackend(network: Network): AdminBackend {
+  return {
+    peerId: network.peerId,
+    listenAddrs: () => network.multiaddrs,
+    peers: () => network.peers(),
+    isStaticPeer: (peerId) => network.isStaticPeer(peerId),
+    addPeer: (addr) => network.addPeer(addr),
+    removePeer: (target) => network.removePeer(target),
+  }
+}
+
 export class PolisNode {
   private constructor(
     readonly spec: ChainSpec,
@@ -182,6 +242,8 @@ export class PolisNode {
     private readonly txBatcher: TxBatcher | undefined,
     private readonly journal: TxJournal | undefined,
     private readonly log: Logger,
+    /** The metrics listener (`metrics`), when configured. */
+    readonly metricsServer: MetricsServer | undefined,
   ) {}
 
   /** Opens (or initialises) the data directory and starts consensus and RPC. */
@@ -215,8 +277,15 @@ export class PolisNode {
         )
       }
     }
+    const metricsOptions: MetricsOptions | undefined = opts.metrics && { ...defaultMetricsOptions, ...opts.metrics }
+    if (metricsOptions && [rpcOptions, adminRpcOptions].some((o) => o && sameListenAddress(o, metricsOptions))) {
+      throw new Error(
+        `the metrics listener (${metricsOptions.host}:${metricsOptions.port}) must not use a JSON-RPC port`,
+      )
+    }
+    const metrics = metricsOptions && new Metrics()
     const crypto = createCrypto()
-    const { spec, db, chain, execution } = await openChain(opts.datadir, opts.genesisFile, crypto)
+    const { spec, db, chain, execution } = await openChain(opts.datadir, opts.genesisFile, crypto, metrics)
     let journal: TxJournal | undefined
     try {
       const log = opts.log
@@ -241,6 +310,8 @@ export class PolisNode {
           log,
           rpcOptions,
           adminRpcOptions,
+          metricsOptions,
+          metrics,
         })
       }
       const { validators, rules } = attachConsensus({ spec, chain, execution }, crypto)
@@ -274,6 +345,7 @@ export class PolisNode {
           crypto,
           log: log.child({ module: 'qbft' }),
           validatorKey: opts.validatorKey,
+          metrics,
           onBehind: (number) => sync?.behind(number),
           // Behind by a block or two is the ordinary lag of a loaded validator: it keeps taking part.
           syncing: () => {
@@ -298,8 +370,29 @@ export class PolisNode {
         network.subscribe(TOPICS.block, (bytes) => engine.onBlock(bytes))
         network.subscribe(TOPICS.txs, (bytes) => txIngress.onBatch(bytes))
       }
+      const health: HealthSource = {
+        networked: network !== undefined,
+        peerCount: () => network?.peerCount ?? 0,
+        headNumber: () => chain.head.header.number,
+        highestKnownBlock: () => {
+          let highest = sync?.status()?.highestBlock ?? chain.head.header.number
+          for (const peer of network?.peers() ?? [])
+            if (peer.status.head.number > highest) highest = peer.status.head.number
+          return highest
+        },
+      }
+      metrics?.observe({
+        headNumber: health.headNumber,
+        txpool: () => txpool.stats(),
+        peerCount: network && (() => network.peerCount),
+        consensus: () => engine.status(),
+        gossip: network && (() => network.gossipCounts()),
+      })
       const rpcDeps: RpcDeps = {
         ...baseRpcDeps({ spec, chain, execution, txpool, crypto, log }),
+        admin: network && adminBackend(network),
+        health,
+        metrics,
         coinbase: engine.validatorAddress,
         broadcastTransaction: txBatcher && ((raw) => txBatcher.add(raw)),
         peerCount: network ? () => network.peerCount : undefined,
@@ -318,14 +411,10 @@ export class PolisNode {
           roundState: () => roundStateJson(engine),
         },
       }
-      const rpc = await RpcServer.start(rpcOptions, rpcDeps)
-      let adminRpc: RpcServer | undefined
-      try {
-        adminRpc = adminRpcOptions && (await RpcServer.start(adminRpcOptions, rpcDeps))
-      } catch (e) {
-        await rpc.close()
-        throw e
-      }
+      const { rpc, adminRpc, metricsServer } = await startListeners(
+        { rpcOptions, adminRpcOptions, metricsOptions, metrics, health, log },
+        rpcDeps,
+      )
       sync =
         network &&
         new BlockSync(defaultSyncOptions, {
@@ -345,6 +434,7 @@ export class PolisNode {
           head: Number(chain.head.header.number),
           rpc: rpc.url,
           adminRpc: adminRpc?.url,
+          metrics: metricsServer?.url,
           crypto: crypto.backend,
           datadir: opts.datadir,
           peerId: network?.peerId,
@@ -366,6 +456,7 @@ export class PolisNode {
         txBatcher,
         journal,
         log,
+        metricsServer,
       )
     } catch (e) {
       await journal?.close()
@@ -391,18 +482,16 @@ export class PolisNode {
       log: Logger
       rpcOptions: RpcOptions
       adminRpcOptions: RpcOptions | undefined
+      metricsOptions: MetricsOptions | undefined
+      metrics: Metrics | undefined
     },
   ): Promise<PolisNode> {
-    const { txpool, journal, spec, db, chain, execution, crypto, log } = parts
-    const rpcDeps = baseRpcDeps({ spec, chain, execution, txpool, crypto, log })
-    const rpc = await RpcServer.start(parts.rpcOptions, rpcDeps)
-    let adminRpc: RpcServer | undefined
-    try {
-      adminRpc = parts.adminRpcOptions && (await RpcServer.start(parts.adminRpcOptions, rpcDeps))
-    } catch (e) {
-      await rpc.close()
-      throw e
-    }
+    const { txpool, journal, spec, db, chain, execution, crypto, log, metrics } = parts
+    const headNumber = () => chain.head.header.number
+    const health: HealthSource = { networked: false, peerCount: () => 0, headNumber, highestKnownBlock: headNumber }
+    metrics?.observe({ headNumber, txpool: () => txpool.stats() })
+    const rpcDeps: RpcDeps = { ...baseRpcDeps({ spec, chain, execution, txpool, crypto, log }), health, metrics }
+    const { rpc, adminRpc, metricsServer } = await startListeners({ ...parts, health }, rpcDeps)
     log.info(
       { chainId: Number(spec.chainId), head: Number(chain.head.header.number), rpc: rpc.url, datadir: opts.datadir },
       'node started (read-only chain: no consensus)',
@@ -421,12 +510,14 @@ export class PolisNode {
       undefined,
       journal,
       log,
+      metricsServer,
     )
   }
 
   async stop(): Promise<void> {
     await this.rpc.close()
     await this.adminRpc?.close()
+    await this.metricsServer?.close()
     await this.sync?.stop()
     await this.engine?.stop()
     this.txBatcher?.stop()

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises'
-import { Chain } from './chain/index.js'
+import { Chain, type ChainMetrics } from './chain/index.js'
 import { EthereumRules } from './consensus/ethereum/index.js'
 import { headerView, QbftRules, ValidatorProvider } from './consensus/qbft/index.js'
 import type { Crypto } from './crypto/index.js'
@@ -12,13 +12,14 @@ export async function openChain(
   datadir: string,
   genesisFile: string,
   crypto: Crypto,
+  metrics?: ChainMetrics,
 ): Promise<{ spec: ChainSpec; db: Database; chain: Chain; execution: Execution }> {
   const spec = await readGenesisFile(genesisFile, crypto.customCrypto)
   await mkdir(datadir, { recursive: true })
   const db = await Database.open(`${datadir}/chaindata`)
   try {
     const genesisStateRoot = await Execution.genesisStateRoot(spec.common, spec.genesisState)
-    const chain = await Chain.init({ spec, db, genesisStateRoot })
+    const chain = await Chain.init({ spec, db, genesisStateRoot, metrics })
     const execution = await Execution.init(defaultExecutionOptions, {
       common: spec.common,
       db,

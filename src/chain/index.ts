@@ -51,9 +51,16 @@ interface ChainEvents {
   block: [ImportedBlock]
 }
 
+/** What the chain records per import (the node's `Metrics` has these; structural, so chain never imports prom-client). */
+export interface ChainMetrics {
+  blockImportSeconds: { observe(seconds: number): void }
+  blockTransactions: { observe(count: number): void }
+}
+
 export interface ChainDeps {
   spec: ChainSpec
   db: Database
+  metrics?: ChainMetrics
 }
 
 export class Chain extends EventEmitter<ChainEvents> {
@@ -227,6 +234,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   private async doImport(sealed: SealedBlock, executed?: ExecutedBlock): Promise<ImportedBlock> {
+    const started = performance.now()
     const { execution, rules } = this
     if (!execution || !rules) throw new Error('chain not attached to execution and consensus')
     const { block } = sealed
@@ -267,6 +275,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       writeBlockIndexes(db, { block, logs: stored.map((r) => r.logs), touches })
       await db.commit()
       this.headBlock = block
+      this.deps.metrics?.blockImportSeconds.observe((performance.now() - started) / 1000)
+      this.deps.metrics?.blockTransactions.observe(block.transactions.length)
       const imported = { block, receipts: stored }
       this.emit('block', imported)
       return imported

@@ -205,7 +205,36 @@ function rpcLimitOptions(config: NodeConfig): Pick<NodeOptions, 'rpc' | 'rpcAdmi
   }
 }
 
-interface RunFlags extends RpcLimitFlags {
+// The metrics listener: flags, their config keys, and the node option they make.
+interface MetricsFlags {
+  metricsHost?: string
+  metricsPort?: number
+}
+
+function addMetricsOptions(command: Command): Command {
+  return command
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics, /liveness and /readiness on this port (default off)',
+      parsePort,
+    )
+    .option('--metrics-host <host>', 'address of the metrics listener (default 127.0.0.1)')
+}
+
+function metricsConfig(flags: MetricsFlags): Partial<NodeConfig> {
+  return { metricsHost: flags.metricsHost, metricsPort: flags.metricsPort }
+}
+
+function metricsOptions(config: NodeConfig): NodeOptions['metrics'] {
+  if (config.metricsPort === undefined) {
+    if (config.metricsHost !== undefined)
+      throw new Error('the metrics listener needs a port: --metrics-port or [metrics] port')
+    return undefined
+  }
+  return { port: config.metricsPort, ...(config.metricsHost !== undefined ? { host: config.metricsHost } : {}) }
+}
+
+interface RunFlags extends RpcLimitFlags, MetricsFlags {
   config?: string
   datadir?: string
   genesis?: string
@@ -269,6 +298,7 @@ async function run(flags: RunFlags): Promise<void> {
     txpoolJournal: flags.txpoolJournal,
     txpoolRejournalSeconds: flags.txpoolRejournalSeconds,
     ...rpcLimitConfig(flags),
+    ...metricsConfig(flags),
   })
   const dev = config.genesis === undefined
   const genesisFile = config.genesis ?? DEV_GENESIS_FILE
@@ -341,6 +371,7 @@ async function run(flags: RunFlags): Promise<void> {
           bootnodes: config.bootnodes ?? [],
         }
       : undefined,
+    metrics: metricsOptions(config),
     log,
   })
   if (stopRequested !== undefined) {
@@ -458,7 +489,7 @@ const runCommand = withEnvironmentVariables(program.command('run', { isDefault: 
     'levels of single modules, e.g. qbft=debug,rpc=warn (modules: qbft, rpc, net, sync, txpool, …)',
     cliArg(parseModuleLevelsText),
   )
-addRpcLimitOptions(runCommand).action(run)
+addMetricsOptions(addRpcLimitOptions(runCommand)).action(run)
 
 program
   .command('init')

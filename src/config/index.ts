@@ -59,6 +59,19 @@ function rpcLimitsFromFile(rpc: z.infer<z.ZodObject<typeof rpcLimitKeys>> | unde
   }
 }
 
+// The metrics listener (Prometheus /metrics, /liveness, /readiness): [metrics] host and port.
+const metricsSection = z.object({ host: z.string().optional(), port: port.optional() }).strict().optional()
+
+export interface MetricsConfig {
+  metricsHost?: string
+  /** Set = the metrics listener serves on metricsHost (default 127.0.0.1). */
+  metricsPort?: number
+}
+
+function metricsFromFile(metrics: z.infer<typeof metricsSection>): MetricsConfig {
+  return { metricsHost: metrics?.host, metricsPort: metrics?.port }
+}
+
 export const configFileSchema = z
   .object({
     datadir: z.string().optional(),
@@ -101,13 +114,14 @@ export const configFileSchema = z
       })
       .strict()
       .optional(),
+    metrics: metricsSection,
   })
   .strict()
 
 export type ConfigFile = z.infer<typeof configFileSchema>
 
 /** Settings after merging defaults, the config file and flags; paths are absolute. */
-export interface NodeConfig extends RpcLimitsConfig {
+export interface NodeConfig extends RpcLimitsConfig, MetricsConfig {
   datadir?: string
   genesis?: string
   validatorKey?: string
@@ -212,6 +226,7 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     // Relative to the data directory, as geth's journal path (not to the file), since the journal lives there.
     txpoolJournal: c.txpool?.journal,
     txpoolRejournalSeconds: c.txpool?.['rejournal-seconds'],
+    ...metricsFromFile(c.metrics),
   }
 }
 

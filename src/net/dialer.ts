@@ -38,17 +38,36 @@ export class Dialer {
     private readonly bannedUntil: (peerId: string) => number | undefined,
   ) {}
 
-  /** Parses the multiaddrs up front so that a typo fails at start, not on the first redial. */
-  add(addrs: string[], keep: boolean): void {
+  /**
+   * Parses the multiaddrs up front so that a typo fails at start, not on the first redial. With `now` (a peer added
+   * while running) each is dialled at once.
+   */
+  add(addrs: string[], keep: boolean, now = false): void {
     for (const addr of addrs) {
       const peerId = peerIdOfMultiaddr(addr)
       const existing = this.targets.get(peerId)
       if (existing !== undefined) {
         existing.keep ||= keep
+        if (now) {
+          existing.attempts = 0
+          clearTimeout(existing.timer)
+          existing.timer = undefined
+          void this.dial(existing)
+        }
         continue
       }
-      this.targets.set(peerId, { peerId, addr: multiaddr(addr), keep, attempts: 0 })
+      const target: DialTarget = { peerId, addr: multiaddr(addr), keep, attempts: 0 }
+      this.targets.set(peerId, target)
+      if (now) void this.dial(target)
     }
+  }
+
+  /** No longer dials or redials `peerId`. */
+  remove(peerId: string): void {
+    const target = this.targets.get(peerId)
+    if (target === undefined) return
+    clearTimeout(target.timer)
+    this.targets.delete(peerId)
   }
 
   isStatic(peerId: string): boolean {

@@ -11,9 +11,18 @@ interface GossipOptions {
   maxMessageSize: number
 }
 
+/** Gossip messages of one topic since start. */
+export interface TopicCounts {
+  received: number
+  published: number
+  /** Refused by validation: oversized, or from a banned peer. */
+  dropped: number
+}
+
 /** Topic subscriptions over gossipsub: size limit on receive, handler isolation, counters. */
 export class Gossip {
   private readonly handlers = new Map<string, GossipHandler[]>()
+  private readonly perTopic = new Map<string, TopicCounts>()
   // gossipsub refuses (un)subscriptions while stopped; topics subscribed early are joined on start.
   private started = false
 
@@ -68,7 +77,22 @@ export class Gossip {
     }
     const { recipients } = await this.pubsub.publish(topic, data)
     this.stats.gossipPublished++
+    this.counts(topic).published++
     return recipients.length
+  }
+
+  /** Messages per topic (topics this node subscribed to or published on). */
+  topicCounts(): ReadonlyMap<string, TopicCounts> {
+    return new Map([...this.perTopic].map(([topic, counts]) => [topic, { ...counts }]))
+  }
+
+  private counts(topic: string): TopicCounts {
+    let counts = this.perTopic.get(topic)
+    if (counts === undefined) {
+      counts = { received: 0, published: 0, dropped: 0 }
+      this.perTopic.set(topic, counts)
+    }
+    return counts
   }
 
   /** Peers known to be subscribed to `topic`. */
@@ -79,12 +103,14 @@ export class Gossip {
   private validate(topic: string, peerId: string, data: Uint8Array): TopicValidatorResult {
     if (data.length > this.opts.maxMessageSize) {
       this.stats.gossipOversized++
+      this.counts(topic).dropped++
       this.log.debug({ topic, peerId, size: data.length }, 'dropped oversized gossip')
       // Reject (not Ignore): the sender broke the limit, so gossipsub's score holds it against that peer.
       return TopicValidatorResult.Reject
     }
     if (this.isBanned(peerId)) {
       this.stats.gossipIgnored++
+      this.counts(topic).dropped++
       return TopicValidatorResult.Ignore
     }
     return TopicValidatorResult.Accept
@@ -94,6 +120,7 @@ export class Gossip {
     const handlers = this.handlers.get(msg.topic)
     if (handlers === undefined) return
     this.stats.gossipReceived++
+    this.counts(msg.topic).received++
     const from = propagationSource.toString()
     const data = plainBytes(msg.data)
     for (const handler of handlers) {

@@ -49,5 +49,10 @@ export function peerIdOfMultiaddr(addr: string): string {
   const peerId = components.findLast((c) => c.name === 'p2p')?.value
   if (peerId === undefined)
     throw new NetworkError('INVALID_MULTIADDR', { addr }, `multiaddr has no /p2p/<peerId>: ${addr}`)
+  try {
+    peerIdFromString(peerId)
+  } catch (err) {
+    throw new NetworkError('INVALID_MULTIADDR', { addr, reason: (err as Error).message }, `invalid peer id in ${addr}`)
+  }
   return peerId
 }

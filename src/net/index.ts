@@ -2,7 +2,7 @@
 import './polyfill.js'
 
 export { NetworkError, type NetworkErrorCode } from './errors.js'
-export type { GossipHandler } from './gossip.js'
+export type { GossipHandler, TopicCounts } from './gossip.js'
 export { addressOfPeer, peerIdOfMultiaddr, peerIdOfPrivateKey, publicKeyOfPeer } from './identity.js'
 export { Network, type NetworkDeps, type NetworkEvents, type PeerInfo } from './network.js'
 export {

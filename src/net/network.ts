@@ -12,7 +12,8 @@ import { createLibp2p } from 'libp2p'
 import type { Crypto } from '../crypto/index.js'
 import type { Logger } from '../log/index.js'
 import { Dialer } from './dialer.js'
-import { Gossip, type GossipHandler } from './gossip.js'
+import { NetworkError } from './errors.js'
+import { Gossip, type GossipHandler, type TopicCounts } from './gossip.js'
 import { addressOfPeer, nodePrivateKey, peerIdOfMultiaddr, peerIdOfPrivateKey } from './identity.js'
 import { defaultNetworkOptions, type NetworkOptions, STATUS_PROTOCOL } from './options.js'
 import { ReqResp, type RequestHandler, type RequestOptions } from './reqresp.js'
@@ -224,6 +225,38 @@ export class Network extends EventEmitter<NetworkEvents> {
     return { ...this.counters }
   }
 
+  /** Gossip messages per topic since start: received, published, dropped by validation. */
+  gossipCounts(): ReadonlyMap<string, TopicCounts> {
+    return this.gossip.topicCounts()
+  }
+
+  /**
+   * Keeps a connection to `addr` (a multiaddr ending in /p2p/<peer id>) as to a static peer: dialled now and redialled
+   * whenever it drops (admin_addPeer). Throws for an address without a peer id.
+   */
+  addPeer(addr: string): string {
+    const peerId = peerIdOfMultiaddr(addr)
+    if (peerId === this.peerId) throw new NetworkError('INVALID_MULTIADDR', { addr, reason: 'our own peer id' })
+    this.dialer.add([addr], true, true)
+    return peerId
+  }
+
+  /**
+   * Forgets a peer (a peer id, or a multiaddr ending in one) as a dial target and hangs up on it (admin_removePeer);
+   * it may still dial us. Throws for something that names no peer.
+   */
+  async removePeer(target: string): Promise<string> {
+    const peerId = target.startsWith('/') ? peerIdOfMultiaddr(target) : parsePeerId(target)
+    this.dialer.remove(peerId)
+    await this.disconnect(peerId)
+    return peerId
+  }
+
+  /** Whether `peerId` is kept connected (a static peer, or one added with addPeer). */
+  isStaticPeer(peerId: string): boolean {
+    return this.dialer.isStatic(peerId)
+  }
+
   private async exchangeStatus(peerId: string): Promise<ChainStatus> {
     const ours = encodeStatus(this.deps.status())
     const response = await this.request(peerId, STATUS_PROTOCOL, ours, { timeoutMs: this.opts.statusTimeoutMs })
@@ -316,6 +349,18 @@ export class Network extends EventEmitter<NetworkEvents> {
 
   private async disconnect(peerId: string): Promise<void> {
     await this.libp2p.hangUp(peerIdFromString(peerId)).catch(() => {})
+  }
+}
+
+function parsePeerId(text: string): string {
+  try {
+    return peerIdFromString(text).toString()
+  } catch (err) {
+    throw new NetworkError(
+      'INVALID_MULTIADDR',
+      { peerId: text, reason: (err as Error).message },
+      `invalid peer id: ${text}`,
+    )
   }
 }
 

@@ -18,6 +18,13 @@ export type JsonRpcResponse =
   | { jsonrpc: '2.0'; id: JsonRpcId; result: unknown }
   | { jsonrpc: '2.0'; id: JsonRpcId; error: JsonRpcErrorObject }
 
+/** What the dispatcher records per call of a served method (the node's `Metrics` has these). */
+export interface RpcMetrics {
+  rpcRequests: { inc(labels: { method: string }): void }
+  rpcRequestSeconds: { observe(labels: { method: string }, seconds: number): void }
+  rpcErrors: { inc(labels: { method: string; code: string }): void }
+}
+
 export interface DispatcherOptions {
   /** Longest accepted batch; longer batches get one "batch too large" error. */
   maxBatchLength: number
@@ -30,6 +37,8 @@ export interface DispatcherOptions {
    * transaction it sends, together); returns what to release once the calls are done. Its failure only skips it.
    */
   prepareBatch?: (calls: readonly { method: string; params: unknown }[]) => Promise<() => void>
+  /** Calls, latency and errors by method; only served methods are labelled (clients cannot add labels). */
+  metrics?: RpcMetrics
 }
 
 /**
@@ -232,6 +241,17 @@ export class Dispatcher {
     if (method === undefined) {
       return errorResponse(id, ErrorCode.MethodNotFound, `the method ${name} does not exist/is not available`)
     }
+    const metrics = this.opts.metrics
+    if (metrics === undefined) return this.run(id, name, method, params)
+    const started = performance.now()
+    const response = await this.run(id, name, method, params)
+    metrics.rpcRequests.inc({ method: name })
+    metrics.rpcRequestSeconds.observe({ method: name }, (performance.now() - started) / 1000)
+    if ('error' in response) metrics.rpcErrors.inc({ method: name, code: String(response.error.code) })
+    return response
+  }
+
+  private async run(id: JsonRpcId, name: string, method: RpcMethod, params: unknown): Promise<JsonRpcResponse> {
     if (params !== undefined && params !== null && !Array.isArray(params)) {
       return errorResponse(id, ErrorCode.InvalidParams, 'non-array args')
     }

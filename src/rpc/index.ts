@@ -3,6 +3,7 @@
  * error codes and limits.
  */
 
+export type { AdminBackend } from './admin.js'
 export {
   AuthConfigError,
   DEFAULT_JWT_APIS,
@@ -11,6 +12,7 @@ export {
   readJwtSecret,
   UNAUTHORIZED_CODE,
 } from './auth.js'
+export type { RpcMetrics } from './dispatcher.js'
 export {
   Dispatcher,
   type DispatcherOptions,

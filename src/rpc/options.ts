@@ -3,8 +3,11 @@ import type { Chain } from '../chain/index.js'
 import type { Crypto } from '../crypto/index.js'
 import type { Execution } from '../execution/index.js'
 import type { ChainSpec } from '../genesis/index.js'
+import type { HealthSource } from '../metrics/index.js'
 import type { TxPool } from '../txpool/index.js'
+import type { AdminBackend } from './admin.js'
 import { DEFAULT_HOST_ALLOWLIST, DEFAULT_JWT_APIS } from './auth.js'
+import type { RpcMetrics } from './dispatcher.js'
 import type { QbftBackend } from './qbft.js'
 
 export interface RpcOptions {
@@ -24,7 +27,7 @@ export interface RpcOptions {
    * charge fees; gas-free chains (baseFeeMode 'zero') suggest 0 until transactions there pay tips.
    */
   gasPriceFloor: bigint
-  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool', 'debug', 'trace', 'ots', 'erigon', 'qbft' and 'testing' when asked for. */
+  /** Namespaces served (RPC_NAMESPACES): 'eth', 'net', 'web3' by default; 'txpool', 'debug', 'trace', 'ots', 'erigon', 'qbft', 'admin' and 'testing' when asked for. */
   apis: string[]
   /** Origins a browser may call from (CORS): ['*'] answers any origin; otherwise only the listed ones. */
   corsOrigins: string[]
@@ -91,6 +94,12 @@ export interface RpcDeps {
   broadcastTransaction?: (raw: Uint8Array) => void
   /** Consensus state for the qbft_ namespace (absent on nodes without consensus). */
   qbft?: QbftBackend
+  /** Peers and addresses for the admin_ namespace (absent without networking). */
+  admin?: AdminBackend
+  /** Besu's GET /liveness and /readiness on the HTTP port; absent = not served. */
+  health?: HealthSource
+  /** Calls, latency and errors by method (absent = not recorded). */
+  metrics?: RpcMetrics
 }
 
 /** Every namespace a node can serve. */
@@ -104,6 +113,7 @@ export const RPC_NAMESPACES: readonly string[] = [
   'ots',
   'erigon',
   'qbft',
+  'admin',
   'testing',
 ]
 

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net'
 import { hexToBytes } from '@ethereumjs/util'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import { addHealthRoutes } from '../metrics/index.js'
+import { adminMethods } from './admin.js'
 import { checkBearer, guardMethods, hostAllowed, UNAUTHORIZED_CODE } from './auth.js'
 import { capabilitiesMethods } from './capabilities.js'
 import { configMethods } from './config.js'
@@ -42,13 +44,15 @@ export function createMethods(ctx: RpcContext, filters?: FilterManager): MethodT
     ...(apis.has('ots') ? otsMethods(ctx) : {}),
     ...(apis.has('erigon') ? erigonMethods(ctx) : {}),
     ...(apis.has('qbft') && ctx.deps.qbft ? qbftMethods(ctx, ctx.deps.qbft) : {}),
+    ...(apis.has('admin') ? adminMethods(ctx) : {}),
     ...(apis.has('testing') ? testingMethods(ctx) : {}),
   }
 }
 
 /** The dispatcher's limits from a listener's options. */
-export function dispatcherOptions(opts: RpcOptions, deps: Pick<RpcDeps, 'txpool'>): DispatcherOptions {
+export function dispatcherOptions(opts: RpcOptions, deps: Pick<RpcDeps, 'txpool' | 'metrics'>): DispatcherOptions {
   return {
+    metrics: deps.metrics,
     maxBatchLength: opts.maxBatchLength,
     maxResponseBytes: opts.maxResponseBytes,
     batchConcurrency: opts.batchConcurrency,
@@ -193,6 +197,8 @@ export class RpcServer {
         )
       },
     })
+    // Besu's health checks on the JSON-RPC port (also on the metrics listener).
+    if (deps.health) addHealthRoutes(app, deps.health)
     app.post('/', async (request, reply) => {
       const body = typeof request.body === 'string' ? request.body : ''
       const allowed = await methodsFor(request.headers.authorization)

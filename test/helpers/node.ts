@@ -43,6 +43,7 @@ export async function startNode(
     rpcAdmin?: NodeOptions['rpcAdmin']
     txpool?: NodeOptions['txpool']
     txpoolJournal?: NodeOptions['txpoolJournal']
+    metrics?: NodeOptions['metrics']
   } = {},
 ): Promise<PolisNode> {
   return PolisNode.start({
@@ -53,6 +54,7 @@ export async function startNode(
     rpcAdmin: opts.rpcAdmin,
     txpool: opts.txpool,
     txpoolJournal: opts.txpoolJournal,
+    metrics: opts.metrics,
     log: createLogger('silent'),
   })
 }

@@ -54,6 +54,13 @@ export const systemClock: Clock = {
   },
 }
 
+/** What the engine records (the node's `Metrics` has these; structural, so consensus never imports prom-client). */
+export interface QbftMetrics {
+  blockBuildSeconds: { observe(seconds: number): void }
+  roundChanges: { inc(): void }
+  roundTimeouts: { inc(): void }
+}
+
 export interface QbftEngineOptions {
   /** Cap of the doubling round timeout (Besu has none and stalled networks wait hours). */
   maxRoundTimeoutSeconds: number
@@ -82,6 +89,7 @@ export interface QbftEngineDeps {
   onBehind?: (number: bigint) => void
   /** True while the node catches up from peers: a validator that is behind takes no part in consensus meanwhile. */
   syncing?: () => boolean
+  metrics?: QbftMetrics
 }
 
 /** How often a stalled height is summarised in the log. */
@@ -339,7 +347,10 @@ export class QbftEngine {
           output.ms,
         )
         this.roundTimer = { cancel: timer.cancel, at: this.clock.now() + output.ms, round: output.round }
-        if (output.round > 0) this.logRound(output.round, output.ms)
+        if (output.round > 0) {
+          this.deps.metrics?.roundChanges.inc()
+          this.logRound(output.round, output.ms)
+        }
         return
       }
       case 'buildBlock':
@@ -364,6 +375,7 @@ export class QbftEngine {
 
   private async onRoundTimer(height: bigint | undefined, round: number): Promise<void> {
     if (height === undefined || this.machine?.config.height !== height) return
+    this.deps.metrics?.roundTimeouts.inc()
     await this.feed({ type: 'roundTimerExpired', round })
   }
 
@@ -462,6 +474,7 @@ export class QbftEngine {
         { deadline: started + blockPeriodSeconds * 1000 * BUILD_SHARE },
       ),
     )
+    this.deps.metrics?.blockBuildSeconds.observe((this.clock.now() - started) / 1000)
     this.executed = {
       hash: sealedBlockFromCommit(built.block, round, []).block.hash(),
       result: { receipts: built.receipts, touches: built.touches },

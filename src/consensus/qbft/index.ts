@@ -6,6 +6,7 @@ export {
   QbftEngine,
   type QbftEngineDeps,
   type QbftEngineOptions,
+  type QbftMetrics,
   systemClock,
 } from './engine.js'
 export { QbftError, type QbftErrorCode } from './errors.js'

@@ -17,6 +17,13 @@ describe('config file', () => {
     return { dir, file }
   }
 
+  it('reads the metrics listener ([metrics] host and port) and refuses unknown keys there', async () => {
+    const config = await readConfigFile(write('[metrics]\nhost = "0.0.0.0"\nport = 9545\n').file)
+    expect(config).toMatchObject({ metricsHost: '0.0.0.0', metricsPort: 9545 })
+    await expect(readConfigFile(write('[metrics]\nport = 70000\n').file)).rejects.toThrow(/metrics\.port/)
+    await expect(readConfigFile(write('[metrics]\nenabled = true\n').file)).rejects.toThrow(/enabled/)
+  })
+
   it('reads every setting and resolves paths against the file', async () => {
     const { dir, file } = write(`
 datadir = "data"
