@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { Metrics } from '../../../src/metrics/index.js'
 
 const DOCKER = resolve(import.meta.dirname, '../../../docker')
 
@@ -129,6 +130,19 @@ for (const v of dashboard.templating?.list ?? []) {
 }
 
 describe('docker/grafana/metrics.json (the metric contract)', () => {
+  it('is what the node registers: every name, type and label', async () => {
+    const registered = await new Metrics().registry.getMetricsAsJSON()
+    const byName = new Map(registered.map((m) => [m.name, m]))
+    for (const m of METRICS_CONTRACT.metrics) {
+      const metric = byName.get(m.name)
+      expect(metric, `${m.name} is not registered by src/metrics`).toBeDefined()
+      expect(String(metric?.type)).toBe(m.type)
+    }
+    // And every polis_ metric the node serves is in the contract (so the dashboard can show it).
+    const contract = new Set(METRICS_CONTRACT.metrics.map((m) => m.name))
+    for (const name of byName.keys()) if (name.startsWith('polis_')) expect(contract.has(name), name).toBe(true)
+  })
+
   it('lists unique polis_ / prom-client default names with a type', () => {
     const names = METRICS_CONTRACT.metrics.map((m) => m.name)
     expect(new Set(names).size).toBe(names.length)
