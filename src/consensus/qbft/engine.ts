@@ -66,9 +66,15 @@ export interface QbftEngineOptions {
   maxRoundTimeoutSeconds: number
   /** Messages kept for heights above the current one. */
   maxFutureMessages: number
+  /** How often a stalled height is summarised in the log (WARN 'consensus stalled'). */
+  stallLogIntervalMs: number
 }
 
-export const defaultQbftEngineOptions: QbftEngineOptions = { maxRoundTimeoutSeconds: 30, maxFutureMessages: 2000 }
+export const defaultQbftEngineOptions: QbftEngineOptions = {
+  maxRoundTimeoutSeconds: 30,
+  maxFutureMessages: 2000,
+  stallLogIntervalMs: 10_000,
+}
 
 export interface QbftEngineDeps {
   spec: ChainSpec
@@ -91,9 +97,6 @@ export interface QbftEngineDeps {
   syncing?: () => boolean
   metrics?: QbftMetrics
 }
-
-/** How often a stalled height is summarised in the log. */
-const STALL_LOG_INTERVAL_MS = 10_000
 
 /** Share of the block period a proposer spends adding transactions, leaving time to seal and import. */
 const BUILD_SHARE = 0.6
@@ -137,7 +140,7 @@ export class QbftEngine {
     this.running = true
     this.deps.chain.on('block', this.onChainBlock)
     this.lastProgress = { height: this.deps.chain.head.header.number, at: this.clock.now() }
-    this.stallTimer = setInterval(() => this.logIfStalled(), STALL_LOG_INTERVAL_MS)
+    this.stallTimer = setInterval(() => this.logIfStalled(), this.opts.stallLogIntervalMs)
     this.stallTimer.unref()
     await this.enqueue(() => this.startHeight())
   }
@@ -380,7 +383,7 @@ export class QbftEngine {
   }
 
   /**
-   * While no block is decided, a WARN summary every STALL_LOG_INTERVAL_MS: the height, how long it has been stuck, the
+   * While no block is decided, a WARN summary every `stallLogIntervalMs`: the height, how long it has been stuck, the
    * round and its proposer, the quorum, who asked for which round change, and what this node dropped — what an
    * operator of a stalled network needs to see without turning on debug logs.
    */
@@ -393,7 +396,7 @@ export class QbftEngine {
     }
     const { blockPeriodSeconds } = qbftParams(this.deps.spec)
     const stuckMs = now - this.lastProgress.at
-    if (stuckMs < Math.max(STALL_LOG_INTERVAL_MS, 3 * blockPeriodSeconds * 1000)) return
+    if (stuckMs < Math.max(this.opts.stallLogIntervalMs, 3 * blockPeriodSeconds * 1000)) return
     const status = this.status()
     if (status === undefined) return
     this.deps.log.warn(
