@@ -251,6 +251,9 @@ export class PolisNode {
     const rpcOptions: RpcOptions = { ...defaultRpcOptions, ...opts.rpc }
     const adminRpcOptions: RpcOptions | undefined = opts.rpcAdmin && {
       ...rpcOptions,
+      // The public listener's separate WebSocket port is its own; the admin listener serves both on its port.
+      wsPort: undefined,
+      wsHost: undefined,
       ...defaultRpcAdminOptions,
       ...opts.rpcAdmin,
     }

@@ -247,6 +247,8 @@ interface RunFlags extends RpcLimitFlags, MetricsFlags {
   rpcJwtSecret?: string
   rpcJwtApi?: string
   rpcHostAllowlist?: string
+  rpcWsPort?: number
+  rpcWsHost?: string
   validatorKey?: string
   passwordFile?: string
   logLevel?: string
@@ -289,6 +291,8 @@ async function run(flags: RunFlags): Promise<void> {
     rpcJwtSecret: flags.rpcJwtSecret === undefined ? undefined : resolve(flags.rpcJwtSecret),
     rpcJwtApis: list(flags.rpcJwtApi),
     rpcHostAllowlist: list(flags.rpcHostAllowlist),
+    rpcWsPort: flags.rpcWsPort,
+    rpcWsHost: flags.rpcWsHost,
     p2pListen: list(flags.p2pListen),
     staticPeers: list(flags.staticPeers),
     bootnodes: list(flags.bootnodes),
@@ -352,6 +356,8 @@ async function run(flags: RunFlags): Promise<void> {
       ...(config.rpcJwtSecret !== undefined ? { jwtSecret: await readJwtSecret(config.rpcJwtSecret) } : {}),
       ...(config.rpcJwtApis !== undefined ? { jwtApis: config.rpcJwtApis } : {}),
       ...(config.rpcHostAllowlist !== undefined ? { hostAllowlist: config.rpcHostAllowlist } : {}),
+      ...(config.rpcWsPort !== undefined ? { wsPort: config.rpcWsPort } : {}),
+      ...(config.rpcWsHost !== undefined ? { wsHost: config.rpcWsHost } : {}),
       ...limits.rpc,
     },
     rpcAdmin: limits.rpcAdmin,
@@ -440,6 +446,12 @@ const runCommand = withEnvironmentVariables(program.command('run', { isDefault: 
     '--rpc-jwt-secret <file>',
     'HS256 secret (32+ bytes hex, mode 600): protected namespaces need "Authorization: Bearer <jwt>" on both listeners',
   )
+  .option(
+    '--rpc-ws-port <port>',
+    'serve JSON-RPC over WebSocket on this port (the RPC port then serves HTTP only)',
+    parsePort,
+  )
+  .option('--rpc-ws-host <host>', 'address of the WebSocket port (default: --rpc-host)')
   .option('--rpc-jwt-api <list>', 'namespaces the JWT protects (default admin,debug,txpool,qbft,testing)')
   .option(
     '--rpc-host-allowlist <names>',

@@ -92,6 +92,8 @@ export const configFileSchema = z
         'jwt-secret': z.string().optional(),
         'jwt-apis': z.array(z.string()).optional(),
         'host-allowlist': z.array(z.string()).optional(),
+        'ws-host': z.string().optional(),
+        'ws-port': port.optional(),
         ...rpcLimitKeys,
       })
       .strict()
@@ -146,6 +148,9 @@ export interface NodeConfig extends RpcLimitsConfig, MetricsConfig {
   rpcJwtApis?: string[]
   /** Host names accepted in the Host header (geth's --http.vhosts); IP addresses always are. */
   rpcHostAllowlist?: string[]
+  /** A port of its own for JSON-RPC over WebSocket (the RPC port then serves HTTP only). */
+  rpcWsPort?: number
+  rpcWsHost?: string
   p2pListen?: string[]
   staticPeers?: string[]
   bootnodes?: string[]
@@ -216,6 +221,8 @@ export async function readConfigFile(path: string): Promise<NodeConfig> {
     rpcJwtSecret: abs(c.rpc?.['jwt-secret']),
     rpcJwtApis: c.rpc?.['jwt-apis'],
     rpcHostAllowlist: c.rpc?.['host-allowlist'],
+    rpcWsPort: c.rpc?.['ws-port'],
+    rpcWsHost: c.rpc?.['ws-host'],
     ...rpcLimitsFromFile(c.rpc),
     p2pListen: c.p2p?.listen,
     staticPeers: c.p2p?.['static-peers'],

@@ -52,7 +52,15 @@ export interface RpcOptions {
   jwtApis: string[]
   /** Host names (Host header) accepted, as geth's --http.vhosts: IP addresses always are; '*' = any. */
   hostAllowlist: string[]
+  /** What the listener serves: JSON-RPC over HTTP POST, over WebSocket, or both on one port (the default). */
+  transports: RpcTransport[]
+  /** A port of its own for WebSocket (Besu's --rpc-ws-port, geth's --ws.port): `port` then serves HTTP only. */
+  wsPort?: number
+  /** Address of that port (default: `host`). */
+  wsHost?: string
 }
+
+export type RpcTransport = 'http' | 'ws'
 
 export const defaultRpcOptions: RpcOptions = {
   host: '127.0.0.1',
@@ -74,6 +82,7 @@ export const defaultRpcOptions: RpcOptions = {
   wsMaxQueuedRequests: 256,
   jwtApis: [...DEFAULT_JWT_APIS],
   hostAllowlist: [...DEFAULT_HOST_ALLOWLIST],
+  transports: ['http', 'ws'],
 }
 
 export interface RpcDeps {

@@ -5,7 +5,8 @@
 import type { AddressInfo } from 'node:net'
 import { hexToBytes } from '@ethereumjs/util'
 import websocket from '@fastify/websocket'
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { WebSocket } from 'ws'
 import { addHealthRoutes } from '../metrics/index.js'
 import { adminMethods } from './admin.js'
 import { checkBearer, guardMethods, hostAllowed, UNAUTHORIZED_CODE } from './auth.js'
@@ -19,7 +20,7 @@ import { defaultFilterOptions, FilterManager } from './filters.js'
 import { checkRpcOptions, TOO_MANY_CONNECTIONS } from './limits.js'
 import { createLogReader } from './logs.js'
 import { netMethods } from './net.js'
-import type { RpcContext, RpcDeps, RpcOptions } from './options.js'
+import type { RpcContext, RpcDeps, RpcOptions, RpcTransport } from './options.js'
 import { erigonMethods, otsMethods } from './ots.js'
 import { qbftMethods } from './qbft.js'
 import { testingMethods } from './testing.js'
@@ -94,6 +95,9 @@ export class RpcServer {
     readonly url: string,
     readonly dispatcher: Dispatcher,
     private readonly filters: FilterManager,
+    private readonly wsApp: FastifyInstance | undefined,
+    /** ws://host:port of the WebSocket-only listener, when the options give it a port of its own. */
+    readonly wsUrl: string | undefined,
   ) {}
 
   static async start(opts: RpcOptions, deps: RpcDeps): Promise<RpcServer> {
@@ -116,68 +120,84 @@ export class RpcServer {
       if (verdict === 'missing') return { methods: guardedMethods, dispatcher: guardedDispatcher }
       return { refused: verdict }
     }
-    const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
-    const log = deps.log
-    await app.register(websocket, { options: { maxPayload: opts.maxBodyBytes } })
+    /** One listener's fastify app serving `transports`. */
+    const buildApp = async (transports: readonly RpcTransport[]): Promise<FastifyInstance> => {
+      const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
+      const log = deps.log
+      // Without the plugin an upgrade request is an ordinary GET here (answered, not left hanging).
+      if (transports.includes('ws')) await app.register(websocket, { options: { maxPayload: opts.maxBodyBytes } })
 
-    // Connections beyond maxConnections are answered (HTTP 503, -32005) and closed, never served: counting them
-    // at accept time lets each such client learn why, where a dropped socket would only look like a network fault.
-    const overLimit = new WeakSet<object>()
-    let open = 0
-    app.server.on('connection', (socket) => {
-      if (open >= opts.maxConnections) {
-        overLimit.add(socket)
-        // One request gets its answer; a client that sends none does not keep the socket.
-        socket.setTimeout(10_000, () => socket.destroy())
-        return
-      }
-      open++
-      socket.once('close', () => open--)
-    })
+      // Connections beyond maxConnections are answered (HTTP 503, -32005) and closed, never served: counting them
+      // at accept time lets each such client learn why, where a dropped socket would only look like a network fault.
+      const overLimit = new WeakSet<object>()
+      let open = 0
+      app.server.on('connection', (socket) => {
+        if (open >= opts.maxConnections) {
+          overLimit.add(socket)
+          // One request gets its answer; a client that sends none does not keep the socket.
+          socket.setTimeout(10_000, () => socket.destroy())
+          return
+        }
+        open++
+        socket.once('close', () => open--)
+      })
 
-    app.removeAllContentTypeParsers()
-    app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
+      app.removeAllContentTypeParsers()
+      app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
 
-    const anyOrigin = opts.corsOrigins.includes('*')
-    const allowed = new Set(opts.corsOrigins.map((o) => o.toLowerCase()))
-    app.addHook('onRequest', async (request, reply) => {
-      if (overLimit.has(request.raw.socket)) {
-        return reply
-          .code(503)
-          .header('Content-Type', 'application/json')
-          .header('Connection', 'close')
-          .send(errorBody(TOO_MANY_CONNECTIONS.code, `${TOO_MANY_CONNECTIONS.message} (limit ${opts.maxConnections})`))
-      }
-      if (!hostAllowed(request.headers.host, opts.hostAllowlist)) {
-        // geth's answer to a Host it does not serve (a DNS-rebinding page, or a name not in the allowlist).
-        return reply
-          .code(403)
-          .header('Content-Type', 'application/json')
-          .send(errorBody(ErrorCode.InvalidRequest, `invalid host specified: ${request.headers.host}`))
-      }
-      if (anyOrigin) reply.header('Access-Control-Allow-Origin', '*')
-      else {
-        // Only listed origins get the header back; a browser then refuses the answer to any other page.
-        const origin = request.headers.origin
-        if (origin !== undefined && allowed.has(origin.toLowerCase()))
-          reply.header('Access-Control-Allow-Origin', origin)
-        reply.header('Vary', 'Origin')
-      }
-    })
-    app.options('*', async (request, reply) => {
-      reply
-        .header('Access-Control-Allow-Methods', 'POST, GET, OPTIONS')
-        .header('Access-Control-Allow-Headers', request.headers['access-control-request-headers'] ?? 'Content-Type')
-        .header('Access-Control-Max-Age', '600')
-        .code(204)
-        .send()
-    })
-    app.route({
-      method: 'GET',
-      url: '/',
-      // Health checks (and geth) answer a bare GET with 200; an upgrade request opens a JSON-RPC WebSocket.
-      handler: async (_request, reply) => reply.code(200).send(),
-      wsHandler: async (socket, request) => {
+      const anyOrigin = opts.corsOrigins.includes('*')
+      const allowed = new Set(opts.corsOrigins.map((o) => o.toLowerCase()))
+      app.addHook('onRequest', async (request, reply) => {
+        if (overLimit.has(request.raw.socket)) {
+          return reply
+            .code(503)
+            .header('Content-Type', 'application/json')
+            .header('Connection', 'close')
+            .send(
+              errorBody(TOO_MANY_CONNECTIONS.code, `${TOO_MANY_CONNECTIONS.message} (limit ${opts.maxConnections})`),
+            )
+        }
+        if (!hostAllowed(request.headers.host, opts.hostAllowlist)) {
+          // geth's answer to a Host it does not serve (a DNS-rebinding page, or a name not in the allowlist).
+          return reply
+            .code(403)
+            .header('Content-Type', 'application/json')
+            .send(errorBody(ErrorCode.InvalidRequest, `invalid host specified: ${request.headers.host}`))
+        }
+        if (anyOrigin) reply.header('Access-Control-Allow-Origin', '*')
+        else {
+          // Only listed origins get the header back; a browser then refuses the answer to any other page.
+          const origin = request.headers.origin
+          if (origin !== undefined && allowed.has(origin.toLowerCase()))
+            reply.header('Access-Control-Allow-Origin', origin)
+          reply.header('Vary', 'Origin')
+        }
+      })
+      app.options('*', async (request, reply) => {
+        reply
+          .header('Access-Control-Allow-Methods', 'POST, GET, OPTIONS')
+          .header('Access-Control-Allow-Headers', request.headers['access-control-request-headers'] ?? 'Content-Type')
+          .header('Access-Control-Max-Age', '600')
+          .code(204)
+          .send()
+      })
+      app.route({
+        method: 'GET',
+        url: '/',
+        // Health checks (and geth) answer a bare GET with 200; an upgrade request opens a JSON-RPC WebSocket.
+        handler: async (_request, reply) => reply.code(200).send(),
+        ...(transports.includes('ws') ? { wsHandler } : {}),
+      })
+      app.post('/', async (request, reply) => {
+        if (!transports.includes('http')) {
+          return reply
+            .code(405)
+            .header('Content-Type', 'application/json')
+            .send(errorBody(ErrorCode.InvalidRequest, 'this port serves JSON-RPC over WebSocket only'))
+        }
+        return httpHandler(request, reply)
+      })
+      async function wsHandler(socket: WebSocket, request: FastifyRequest): Promise<void> {
         const allowed = await methodsFor(request.headers.authorization)
         if ('refused' in allowed) {
           socket.close(1008, 'Unauthorized')
@@ -195,49 +215,69 @@ export class RpcServer {
           allowed.methods,
           logs,
         )
-      },
-    })
-    // Besu's health checks on the JSON-RPC port (also on the metrics listener).
-    if (deps.health) addHealthRoutes(app, deps.health)
-    app.post('/', async (request, reply) => {
-      const body = typeof request.body === 'string' ? request.body : ''
-      const allowed = await methodsFor(request.headers.authorization)
-      if ('refused' in allowed) {
-        return reply
-          .code(401)
-          .header('Content-Type', 'application/json')
-          .send(errorBody(UNAUTHORIZED_CODE, `Unauthorized: ${allowed.refused}`))
       }
-      const response = await allowed.dispatcher.handleText(body)
-      reply.header('Content-Type', 'application/json')
-      // Only notifications: nothing to answer.
-      return reply.code(200).send(response ?? '')
-    })
+      async function httpHandler(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+        const body = typeof request.body === 'string' ? request.body : ''
+        const allowed = await methodsFor(request.headers.authorization)
+        if ('refused' in allowed) {
+          return reply
+            .code(401)
+            .header('Content-Type', 'application/json')
+            .send(errorBody(UNAUTHORIZED_CODE, `Unauthorized: ${allowed.refused}`))
+        }
+        const response = await allowed.dispatcher.handleText(body)
+        reply.header('Content-Type', 'application/json')
+        // Only notifications: nothing to answer.
+        return reply.code(200).send(response ?? '')
+      }
+      // Besu's health checks on the JSON-RPC port (also on the metrics listener).
+      if (deps.health) addHealthRoutes(app, deps.health)
 
-    app.setErrorHandler((error: FastifyError, _request, reply) => {
-      reply.header('Content-Type', 'application/json')
-      if (error.statusCode === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        return reply
-          .code(413)
-          .send(errorBody(ErrorCode.InvalidRequest, `request body too large (limit ${opts.maxBodyBytes} bytes)`))
-      }
-      if (error.statusCode !== undefined && error.statusCode < 500) {
-        return reply.code(error.statusCode).send(errorBody(ErrorCode.InvalidRequest, error.message))
-      }
-      log.error({ err: error }, 'rpc http request failed')
-      return reply.code(500).send(errorBody(ErrorCode.InternalError, 'internal error'))
-    })
+      app.setErrorHandler((error: FastifyError, _request, reply) => {
+        reply.header('Content-Type', 'application/json')
+        if (error.statusCode === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+          return reply
+            .code(413)
+            .send(errorBody(ErrorCode.InvalidRequest, `request body too large (limit ${opts.maxBodyBytes} bytes)`))
+        }
+        if (error.statusCode !== undefined && error.statusCode < 500) {
+          return reply.code(error.statusCode).send(errorBody(ErrorCode.InvalidRequest, error.message))
+        }
+        log.error({ err: error }, 'rpc http request failed')
+        return reply.code(500).send(errorBody(ErrorCode.InternalError, 'internal error'))
+      })
+      return app
+    }
 
-    await app.listen({ host: opts.host, port: opts.port })
+    const log = deps.log
+    // With a WebSocket port of its own (wsPort), the main port serves HTTP only and that port WebSocket only.
+    const separateWs = opts.wsPort !== undefined
+    const app = await buildApp(separateWs ? ['http'] : opts.transports)
+    let wsApp: FastifyInstance | undefined
+    let wsUrl: string | undefined
+    try {
+      await app.listen({ host: opts.host, port: opts.port })
+      if (separateWs) {
+        wsApp = await buildApp(['ws'])
+        const wsHost = opts.wsHost ?? opts.host
+        await wsApp.listen({ host: wsHost, port: opts.wsPort })
+        wsUrl = urlOf(wsHost, (wsApp.server.address() as AddressInfo).port).replace('http://', 'ws://')
+      }
+    } catch (e) {
+      await app.close()
+      await wsApp?.close()
+      throw e
+    }
     const port = (app.server.address() as AddressInfo).port
     const url = urlOf(opts.host, port)
-    log.info({ url, methods: dispatcher.methodNames.length }, 'json-rpc server listening')
+    log.info({ url, ws: wsUrl, methods: dispatcher.methodNames.length }, 'json-rpc server listening')
     filters.start()
-    return new RpcServer(app, url, dispatcher, filters)
+    return new RpcServer(app, url, dispatcher, filters, wsApp, wsUrl)
   }
 
   async close(): Promise<void> {
     this.filters.stop()
     await this.app.close()
+    await this.wsApp?.close()
   }
 }
