@@ -205,7 +205,7 @@ describe('docs/operators.md', () => {
           expect(readdirSync(join(out, `node-${i}`, 'keystore'))).toHaveLength(1)
           expect(readFileSync(join(out, `node-${i}`, 'config.toml'), 'utf8')).toContain('password-file = "password"')
         }
-        expect(output.match(/^0x[0-9a-fA-F]{40}$/gm)).toHaveLength(4)
+        expect(output.match(/^Public address of the key: +0x[0-9a-fA-F]{40}$/gm)).toHaveLength(4)
       },
       start: async () => {
         expect(await validators()).toHaveLength(4)
