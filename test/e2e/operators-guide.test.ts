@@ -120,6 +120,7 @@ describe('docs/operators.md', () => {
     })
 
     afterAll(async () => {
+      if (dir === undefined) return
       const all = new Set<number>()
       for (const line of readFileSync(pids, 'utf8').split('\n')) if (/^\d+$/.test(line)) all.add(Number(line))
       const out = join(dir, 'net')
