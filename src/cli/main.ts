@@ -162,7 +162,11 @@ function addRpcLimitOptions(command: Command): Command {
     .option('--rpc-batch-concurrency <n>', 'calls of one batch run at once (default 8)', parsePositive)
     .option('--rpc-ws-max-concurrent <n>', 'requests of one WebSocket run at once (default 16)', parsePositive)
     .option('--rpc-ws-max-queued <n>', 'requests of one WebSocket waiting, then -32005 (default 256)', parseCount)
-    .option('--rpc-admin-port <port>', 'serve a second JSON-RPC listener (HTTP + WebSocket) on this port', parsePort)
+    .option(
+      '--rpc-admin-port <port>',
+      'serve a second JSON-RPC listener (HTTP + WebSocket) on this port (default none)',
+      parsePort,
+    )
     .option('--rpc-admin-host <host>', 'address of the second listener (default 127.0.0.1)')
     .option('--rpc-admin-api <list>', 'namespaces of the second listener (default all: eth,net,web3,txpool,debug,qbft)')
 }
@@ -422,7 +426,7 @@ const program = new Command()
 
 const runCommand = withEnvironmentVariables(program.command('run', { isDefault: true }))
   .description('run a node (without --genesis: a single-validator dev chain on the embedded dev genesis)')
-  .option('--config <file>', 'TOML config file (flags override it)')
+  .option('--config <file>', 'TOML config file (flags and environment override it; default none)')
   .option('--datadir <dir>', `data directory (default ${DEFAULT_DATADIR})`)
   .option('--genesis <file>', 'genesis.json of the chain (default: the embedded dev genesis)')
   .option('--rpc-host <host>', 'JSON-RPC listen address (default 127.0.0.1)')
@@ -444,11 +448,11 @@ const runCommand = withEnvironmentVariables(program.command('run', { isDefault: 
   )
   .option(
     '--rpc-jwt-secret <file>',
-    'HS256 secret (32+ bytes hex, mode 600): protected namespaces need "Authorization: Bearer <jwt>" on both listeners',
+    'HS256 secret (32+ bytes hex, mode 600): protected namespaces need "Authorization: Bearer <jwt>" on both listeners (default none)',
   )
   .option(
     '--rpc-ws-port <port>',
-    'serve JSON-RPC over WebSocket on this port (the RPC port then serves HTTP only)',
+    'serve JSON-RPC over WebSocket on this port, the RPC port then HTTP only (default: both on the RPC port)',
     parsePort,
   )
   .option('--rpc-ws-host <host>', 'address of the WebSocket port (default: --rpc-host)')
@@ -457,11 +461,17 @@ const runCommand = withEnvironmentVariables(program.command('run', { isDefault: 
     '--rpc-host-allowlist <names>',
     "host names accepted in the Host header, comma-separated; IP addresses always are ('*' = any; default localhost)",
   )
-  .option('--validator-key <file>', "this validator's key: a keystore file (geth's v3 format) or a hex key (dev only)")
-  .option('--password-file <file>', "file whose first line is the validator keystore's password")
-  .option('--p2p-listen <multiaddrs>', 'libp2p listen addresses, comma-separated (enables networking)')
-  .option('--static-peers <multiaddrs>', 'peers to keep connected, comma-separated /ip4/…/tcp/…/p2p/<id>')
-  .option('--bootnodes <multiaddrs>', 'peers to dial on start, comma-separated /ip4/…/tcp/…/p2p/<id>')
+  .option(
+    '--validator-key <file>',
+    "this validator's key: a keystore file (geth's v3 format) or a hex key (dev only); default none: a follower",
+  )
+  .option('--password-file <file>', "file whose first line is the validator keystore's password (default none)")
+  .option('--p2p-listen <multiaddrs>', 'libp2p listen addresses, comma-separated (enables networking; default none)')
+  .option(
+    '--static-peers <multiaddrs>',
+    'peers to keep connected, comma-separated /ip4/…/tcp/…/p2p/<id> (default none)',
+  )
+  .option('--bootnodes <multiaddrs>', 'peers to dial on start, comma-separated /ip4/…/tcp/…/p2p/<id> (default none)')
   .option('--max-round-timeout <seconds>', 'cap of the doubling QBFT round timeout (default 30)', parsePositive)
   .option('--txpool-max-slots <n>', 'transactions the pool holds, pending + queued (default 32768)', parsePositive)
   .addOption(
@@ -498,7 +508,7 @@ const runCommand = withEnvironmentVariables(program.command('run', { isDefault: 
   )
   .option(
     '--log-modules <list>',
-    'levels of single modules, e.g. qbft=debug,rpc=warn (modules: qbft, rpc, net, sync, txpool, …)',
+    'levels of single modules, e.g. qbft=debug,rpc=warn (modules: qbft, rpc, net, sync, txpool, …; default none)',
     cliArg(parseModuleLevelsText),
   )
 addMetricsOptions(addRpcLimitOptions(runCommand)).action(run)
